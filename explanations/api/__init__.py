@@ -1,0 +1,1 @@
+"""REST API for datasets, instances, models, explanations and scores."""

@@ -1,0 +1,157 @@
+from rest_framework import serializers
+
+from explanations.io.datasets import FORMATS
+from explanations.models import ClassifierModel, Dataset, Explanation, Instance, Job, Score
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    owner: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    instance_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Dataset
+        fields = [
+            "id",
+            "name",
+            "description",
+            "task",
+            "label_names",
+            "source_format",
+            "is_pair",
+            "owner",
+            "is_public",
+            "instance_count",
+            "created_at",
+        ]
+
+
+class InstanceSerializer(serializers.ModelSerializer):
+    dataset: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
+
+    class Meta:
+        model = Instance
+        fields = [
+            "id",
+            "dataset",
+            "external_id",
+            "position",
+            "split",
+            "text",
+            "text_b",
+            "tokens",
+            "token_offsets",
+            "tokens_b",
+            "token_offsets_b",
+            "gold_label",
+        ]
+
+
+class ClassifierModelSerializer(serializers.ModelSerializer):
+    dataset: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
+
+    class Meta:
+        model = ClassifierModel
+        fields = [
+            "id",
+            "name",
+            "dataset",
+            "architecture",
+            "config",
+            "weights_sha256",
+            "label_names",
+            "training_metrics",
+            "seed",
+            "created_at",
+        ]
+
+
+class ScoreSerializer(serializers.ModelSerializer):
+    method = serializers.CharField(source="explanation.method.name", read_only=True)
+    model = serializers.CharField(source="explanation.model.name", read_only=True)
+    instance = serializers.CharField(source="explanation.instance.external_id", read_only=True)
+
+    class Meta:
+        model = Score
+        fields = [
+            "id",
+            "explanation",
+            "model",
+            "method",
+            "instance",
+            "metric",
+            "kind",
+            "value",
+            "parameters",
+        ]
+
+
+class ExplanationSerializer(serializers.ModelSerializer):
+    model: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
+    method: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
+    instance: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="external_id", read_only=True
+    )
+    dataset = serializers.CharField(source="instance.dataset.name", read_only=True)
+
+    class Meta:
+        model = Explanation
+        fields = [
+            "id",
+            "model",
+            "dataset",
+            "instance",
+            "method",
+            "scores",
+            "target_label",
+            "parameters",
+            "extras",
+            "compute_seconds",
+            "updated_at",
+        ]
+
+
+class JobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "model",
+            "dataset",
+            "parameters",
+            "total_shards",
+            "done_shards",
+            "total_items",
+            "done_items",
+            "progress",
+            "error",
+            "backend",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class DatasetUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A JSONL or CSV file (ERASER folders: use the command).")
+    name = serializers.SlugField(max_length=100)
+    format = serializers.ChoiceField(choices=[f for f in FORMATS if f != "eraser"], required=False)
+    labels = serializers.ListField(child=serializers.CharField(), required=False)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ExplanationUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="JSON lines: instance, method, scores, params.")
+    model = serializers.SlugField(max_length=100)
+    dataset = serializers.SlugField(max_length=100)

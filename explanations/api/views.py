@@ -1,0 +1,196 @@
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Count, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from explanations import selectors
+from explanations.io.problems import ImportFailed, Problem
+from explanations.models import ClassifierModel, Dataset, Explanation, Instance, Job, Score
+from explanations.services.datasets import dataset_import
+from explanations.services.explanations import explanations_import
+
+from . import filters, serializers
+
+
+def import_failed_response(exc: ImportFailed, filename: str) -> Response:
+    """Return a 400 listing every problem with the uploaded file's name, line and field."""
+    problems = [Problem(filename, p.line, p.field, p.message) for p in exc.problems]
+    return Response(
+        {
+            "detail": "Nothing was imported.",
+            "problems": [
+                {
+                    "file": p.path,
+                    "line": p.line,
+                    "field": p.field,
+                    "message": p.message,
+                    "text": str(p),
+                }
+                for p in problems
+            ],
+        },
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+def _spool(upload: UploadedFile, suffix: str) -> Path:
+    with tempfile.NamedTemporaryFile(delete=False, suffix=suffix) as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    return Path(handle.name)
+
+
+class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
+    """Datasets you own, that are shared with you, or that are public."""
+
+    serializer_class = serializers.DatasetSerializer
+    lookup_field = "name"
+
+    def get_queryset(self) -> QuerySet[Dataset]:
+        return (
+            selectors.datasets_visible_to(self.request.user)
+            .annotate(instance_count=Count("instances"))
+            .order_by("name")
+        )
+
+    @extend_schema(
+        request=serializers.DatasetUploadSerializer, responses=serializers.DatasetSerializer
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def import_file(self, request: Request) -> Response:
+        """Import a dataset file (all or nothing); 400 lists every bad line and field."""
+        upload = serializers.DatasetUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        data: dict[str, Any] = upload.validated_data
+        existing = Dataset.objects.filter(name=data["name"]).first()
+        if existing and existing.owner_id != request.user.pk:
+            return Response(
+                {"detail": f"Dataset name {data['name']!r} is taken; choose another name."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        suffix = Path(data["file"].name).suffix or ".jsonl"
+        path = _spool(data["file"], suffix)
+        try:
+            result = dataset_import(
+                path=path,
+                name=data["name"],
+                fmt=data.get("format"),
+                owner=request.user,  # type: ignore[arg-type]  # authenticated
+                label_names=data.get("labels"),
+                description=data["description"],
+            )
+        except ImportFailed as exc:
+            return import_failed_response(exc, data["file"].name)
+        finally:
+            path.unlink(missing_ok=True)
+        dataset = self.get_queryset().get(pk=result.dataset.pk)
+        body = serializers.DatasetSerializer(dataset).data
+        body.update(
+            {
+                "created": result.created,
+                "unchanged": result.unchanged,
+                "rationales": result.rationales,
+            }
+        )
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class InstanceViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = serializers.InstanceSerializer
+    filterset_class = filters.InstanceFilter
+
+    def get_queryset(self) -> QuerySet[Instance]:
+        return (
+            selectors.instances_visible_to(self.request.user)
+            .select_related("dataset")
+            .order_by("dataset", "position")
+        )
+
+
+class ClassifierModelViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = serializers.ClassifierModelSerializer
+    filterset_class = filters.ClassifierModelFilter
+    lookup_field = "name"
+
+    def get_queryset(self) -> QuerySet[ClassifierModel]:
+        return selectors.models_visible_to(self.request.user).select_related("dataset")
+
+
+class ExplanationViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = serializers.ExplanationSerializer
+    filterset_class = filters.ExplanationFilter
+
+    def get_queryset(self) -> QuerySet[Explanation]:
+        return (
+            selectors.explanations_visible_to(self.request.user)
+            .select_related("model", "method", "instance__dataset")
+            .order_by("pk")
+        )
+
+    @extend_schema(
+        request=serializers.ExplanationUploadSerializer,
+        responses=serializers.ClassifierModelSerializer,
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def import_file(self, request: Request) -> Response:
+        """Import explanations computed elsewhere (all or nothing); 400 lists every problem."""
+        upload = serializers.ExplanationUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        data: dict[str, Any] = upload.validated_data
+        dataset = selectors.datasets_visible_to(request.user).filter(name=data["dataset"]).first()
+        if dataset is None:
+            return Response(
+                {"detail": f"No dataset named {data['dataset']!r} is visible to you."}, status=404
+            )
+        path = _spool(data["file"], ".jsonl")
+        try:
+            result = explanations_import(
+                path=path,
+                model_name=data["model"],
+                dataset=dataset,
+                owner=request.user,  # type: ignore[arg-type]  # authenticated
+            )
+        except ImportFailed as exc:
+            return import_failed_response(exc, data["file"].name)
+        finally:
+            path.unlink(missing_ok=True)
+        body = serializers.ClassifierModelSerializer(result.model).data
+        body["written"] = result.written
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ScoreViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = serializers.ScoreSerializer
+    filterset_class = filters.ScoreFilter
+
+    def get_queryset(self) -> QuerySet[Score]:
+        return (
+            selectors.scores_visible_to(self.request.user)
+            .select_related("explanation__method", "explanation__model", "explanation__instance")
+            .order_by("pk")
+        )
+
+
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = serializers.JobSerializer
+
+    def get_queryset(self) -> QuerySet[Job]:
+        return selectors.jobs_visible_to(self.request.user)

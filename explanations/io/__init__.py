@@ -1,0 +1,1 @@
+"""Readers and writers for the file formats researchers bring (no database access)."""

@@ -1,0 +1,387 @@
+"""Parse dataset files (JSONL, CSV, ERASER folders) into validated records.
+
+JSONL and CSV records have the fields ``id``, ``text``, ``label``, optional ``text_b``,
+optional ``split`` and optional ``rationales`` (a list of token-index lists, one per
+annotator; in CSV a JSON string). Token indices refer to the tokens of
+:func:`explanations.compute.tokenize.tokenize` of the explained text (``text_b`` for pairs).
+"""
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from explanations.compute.tokenize import tokenize
+
+from .lines import iter_json_lines, read_text_lines
+from .problems import ImportFailed, Problem, ProblemCollector
+
+FORMATS = ("jsonl", "csv", "eraser")
+FIELDS = ("id", "text", "label", "text_b", "split", "rationales")
+
+
+@dataclass
+class ParsedInstance:
+    line: int
+    external_id: str
+    text: str
+    label: str | None
+    text_b: str = ""
+    split: str = ""
+    rationales: list[list[int]] = field(default_factory=list)
+    rationale_annotators: list[str] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+    offsets: list[tuple[int, int]] = field(default_factory=list)
+    tokens_b: list[str] = field(default_factory=list)
+    offsets_b: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def explained_length(self) -> int:
+        return len(self.tokens_b) if self.text_b else len(self.tokens)
+
+
+def _check_record(
+    record: Any, line: int, problems: ProblemCollector, seen: dict[str, int]
+) -> ParsedInstance | None:
+    """Validate one JSONL/CSV record; return None and record problems when it is bad."""
+    if not isinstance(record, dict):
+        problems.add(line, None, f"expected a JSON object, got {type(record).__name__}")
+        return None
+    unknown = sorted(set(record) - set(FIELDS))
+    if unknown:
+        problems.add(line, unknown[0], f"unknown field; expected only {', '.join(FIELDS)}")
+        return None
+    ok = True
+    for name in ("id", "text", "label"):
+        if name not in record or record[name] is None or record[name] == "":
+            problems.add(line, name, "missing; every record needs id, text and label")
+            ok = False
+    if not ok:
+        return None
+    raw_id = record["id"]
+    if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
+        problems.add(line, "id", f"expected a string or integer, got {type(raw_id).__name__}")
+        return None
+    external_id = str(raw_id)
+    if external_id in seen:
+        problems.add(
+            line, "id", f"duplicate id {external_id!r}, first seen on line {seen[external_id]}"
+        )
+        return None
+    seen[external_id] = line
+    for name in ("text", "text_b", "split"):
+        if name in record and record[name] is not None and not isinstance(record[name], str):
+            problems.add(line, name, f"expected a string, got {type(record[name]).__name__}")
+            ok = False
+    if not isinstance(record["label"], str):
+        problems.add(
+            line, "label", f"expected a label name (string), got {type(record['label']).__name__}"
+        )
+        ok = False
+    if not ok:
+        return None
+    parsed = ParsedInstance(
+        line=line,
+        external_id=external_id,
+        text=record["text"],
+        label=record["label"],
+        text_b=record.get("text_b") or "",
+        split=record.get("split") or "",
+    )
+    parsed.tokens, parsed.offsets = tokenize(parsed.text)
+    if parsed.text_b:
+        parsed.tokens_b, parsed.offsets_b = tokenize(parsed.text_b)
+    if not parsed.explained_length:
+        field_name = "text_b" if parsed.text_b else "text"
+        problems.add(line, field_name, "has no tokens; expected some text")
+        return None
+    rationales = record.get("rationales")
+    if rationales is not None:
+        checked = _check_rationales(rationales, parsed.explained_length, line, problems)
+        if checked is None:
+            return None
+        parsed.rationales = checked
+        parsed.rationale_annotators = [f"annotator_{i + 1}" for i in range(len(checked))]
+    return parsed
+
+
+def _check_rationales(
+    value: Any, n_tokens: int, line: int, problems: ProblemCollector
+) -> list[list[int]] | None:
+    expected = "expected a list of token-index lists, one per annotator"
+    if not isinstance(value, list) or not all(isinstance(r, list) for r in value):
+        problems.add(line, "rationales", expected)
+        return None
+    checked: list[list[int]] = []
+    for k, rationale in enumerate(value):
+        for index in rationale:
+            if isinstance(index, bool) or not isinstance(index, int):
+                problems.add(
+                    line,
+                    "rationales",
+                    f"rationale {k + 1}: {index!r} is not an integer; {expected}",
+                )
+                return None
+            if not 0 <= index < n_tokens:
+                problems.add(
+                    line,
+                    "rationales",
+                    f"rationale {k + 1}: token index {index} is out of range; the text has "
+                    f"{n_tokens} tokens (0 to {n_tokens - 1})",
+                )
+                return None
+        checked.append(sorted(set(rationale)))
+    return checked
+
+
+def read_jsonl(path: Path) -> list[ParsedInstance]:
+    """Parse a JSONL dataset file; raise :class:`ImportFailed` listing every bad line."""
+    problems = ProblemCollector(path)
+    seen: dict[str, int] = {}
+    records: list[ParsedInstance] = []
+    for line, obj, error in iter_json_lines(path):
+        if error:
+            problems.add(line, None, error)
+        else:
+            parsed = _check_record(obj, line, problems, seen)
+            if parsed:
+                records.append(parsed)
+        if problems.full:
+            break
+    problems.raise_if_any()
+    return records
+
+
+def read_csv(path: Path) -> list[ParsedInstance]:
+    """Parse a CSV dataset file with a header row; ``rationales`` cells hold JSON."""
+    lines = read_text_lines(path)  # UTF-8 and emptiness checks, with line numbers
+    problems = ProblemCollector(path)
+    text = "\n".join(t for _, t in lines)
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [f for f in ("id", "text", "label") if f not in header]
+    if missing:
+        raise ImportFailed(
+            [
+                Problem(
+                    str(path),
+                    lines[0][0],
+                    missing[0],
+                    "missing column; the header needs id, text, label",
+                )
+            ]
+        )
+    seen: dict[str, int] = {}
+    records: list[ParsedInstance] = []
+    for row in reader:
+        line = lines[min(reader.line_num - 1, len(lines) - 1)][0]
+        if None in row:
+            problems.add(line, None, f"row has more cells than the header's {len(header)} columns")
+            continue
+        record: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
+        if "rationales" in record:
+            try:
+                record["rationales"] = orjson.loads(record["rationales"])
+            except orjson.JSONDecodeError:
+                problems.add(line, "rationales", "expected a JSON list of token-index lists")
+                continue
+        parsed = _check_record(record, line, problems, seen)
+        if parsed:
+            records.append(parsed)
+        if problems.full:
+            break
+    problems.raise_if_any()
+    return records
+
+
+def read_eraser(folder: Path) -> list[ParsedInstance]:
+    """Parse a folder in the ERASER benchmark layout (DeYoung et al. 2020).
+
+    ``docs/<docid>`` holds whitespace-tokenised text; ``train.jsonl``, ``val.jsonl`` and
+    ``test.jsonl`` hold annotations with ``annotation_id``, ``classification``, optional
+    ``query`` and ``evidences`` (token spans of a document). The document is the explained
+    text. When queries differ between annotations they become the first text of a pair;
+    a constant query (e.g. "What is the sentiment of this review?") is dropped. Evidence
+    spans are mapped to our tokens through character offsets and become one rationale per
+    annotation, annotator ``eraser``.
+    """
+    if not folder.is_dir():
+        raise ImportFailed(
+            [Problem(str(folder), None, None, "expected an ERASER folder with docs/ and *.jsonl")]
+        )
+    docs_dir = folder / "docs"
+    split_files = [(s, folder / f"{s}.jsonl") for s in ("train", "val", "test")]
+    split_files = [(s, p) for s, p in split_files if p.exists()]
+    if not docs_dir.is_dir() or not split_files:
+        raise ImportFailed(
+            [
+                Problem(
+                    str(folder),
+                    None,
+                    None,
+                    "expected docs/ and at least one of train.jsonl, val.jsonl, test.jsonl",
+                )
+            ]
+        )
+    seen: dict[str, int] = {}
+    raw: list[tuple[Path, int, str, dict[str, Any]]] = []
+    all_problems: list[Problem] = []
+    for split, path in split_files:
+        problems = ProblemCollector(path)
+        for line, obj, error in iter_json_lines(path):
+            if error:
+                problems.add(line, None, error)
+                continue
+            if not isinstance(obj, dict):
+                problems.add(line, None, "expected a JSON object")
+                continue
+            for name in ("annotation_id", "classification"):
+                if not isinstance(obj.get(name), str) or not obj[name]:
+                    problems.add(line, name, "missing or not a string")
+            if "evidences" in obj and not isinstance(obj["evidences"], list):
+                problems.add(line, "evidences", "expected a list of evidence groups")
+            if problems.problems:
+                continue
+            if obj["annotation_id"] in seen:
+                problems.add(line, "annotation_id", f"duplicate id {obj['annotation_id']!r}")
+                continue
+            seen[obj["annotation_id"]] = line
+            raw.append((path, line, split, obj))
+        all_problems.extend(problems.problems)
+    if all_problems:
+        raise ImportFailed(all_problems)
+    queries = {obj.get("query") or "" for _, _, _, obj in raw}
+    pair = len(queries) > 1
+    records: list[ParsedInstance] = []
+    problems_out: list[Problem] = []
+    for path, line, split, obj in raw:
+        docid = (obj.get("docids") or [obj["annotation_id"]])[0]
+        doc_path = docs_dir / docid
+        try:
+            doc_tokens = doc_path.read_bytes().decode("utf-8").split()
+        except (OSError, UnicodeDecodeError) as exc:
+            problems_out.append(
+                Problem(str(path), line, "docids", f"cannot read document {docid!r}: {exc}")
+            )
+            continue
+        text = " ".join(doc_tokens)
+        starts, pos = [], 0
+        for tok in doc_tokens:
+            starts.append(pos)
+            pos += len(tok) + 1
+        parsed = ParsedInstance(
+            line=line,
+            external_id=obj["annotation_id"],
+            text=text,
+            label=obj["classification"],
+            split=split,
+        )
+        if pair:
+            parsed.text, parsed.text_b = obj.get("query") or "", text
+        parsed.tokens, parsed.offsets = tokenize(parsed.text)
+        if parsed.text_b:
+            parsed.tokens_b, parsed.offsets_b = tokenize(parsed.text_b)
+        offsets = parsed.offsets_b if pair else parsed.offsets
+        selected: set[int] = set()
+        for group in obj.get("evidences") or []:
+            for ev in group if isinstance(group, list) else [group]:
+                if not isinstance(ev, dict) or ev.get("docid", docid) != docid:
+                    continue
+                start, end = ev.get("start_token"), ev.get("end_token")
+                if not (
+                    isinstance(start, int)
+                    and isinstance(end, int)
+                    and 0 <= start < end <= len(doc_tokens)
+                ):
+                    problems_out.append(
+                        Problem(
+                            str(path),
+                            line,
+                            "evidences",
+                            f"token span {start}..{end} is outside document {docid!r} ({len(doc_tokens)} tokens)",
+                        )
+                    )
+                    continue
+                char_start = starts[start]
+                char_end = starts[end - 1] + len(doc_tokens[end - 1])
+                selected.update(
+                    i for i, (s, e) in enumerate(offsets) if s < char_end and e > char_start
+                )
+        if selected:
+            parsed.rationales = [sorted(selected)]
+            parsed.rationale_annotators = ["eraser"]
+        records.append(parsed)
+    if problems_out:
+        raise ImportFailed(problems_out)
+    return records
+
+
+def read_dataset(path: Path, fmt: str) -> list[ParsedInstance]:
+    """Parse ``path`` in format ``fmt`` (jsonl, csv or eraser)."""
+    readers = {"jsonl": read_jsonl, "csv": read_csv, "eraser": read_eraser}
+    if fmt not in readers:
+        raise ImportFailed(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    None,
+                    f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}",
+                )
+            ]
+        )
+    return readers[fmt](path)
+
+
+def guess_format(path: Path) -> str:
+    """Return the format implied by a path: a folder is ERASER, else the file suffix."""
+    if path.is_dir():
+        return "eraser"
+    return "csv" if path.suffix.lower() == ".csv" else "jsonl"
+
+
+def dataset_record(
+    external_id: str,
+    text: str,
+    label: str | None,
+    text_b: str,
+    split: str,
+    rationales: Sequence[Sequence[int]],
+) -> dict[str, Any]:
+    """Return a record in the canonical field order used by the exporters."""
+    record: dict[str, Any] = {"id": external_id, "text": text}
+    if text_b:
+        record["text_b"] = text_b
+    record["label"] = label
+    if split:
+        record["split"] = split
+    if rationales:
+        record["rationales"] = [list(r) for r in rationales]
+    return record
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], out: io.TextIOBase) -> None:
+    """Write records as JSON lines in Python's default style (``", "`` and ``": "``).
+
+    Floats are written with ``repr``, which reads back to the same value, so exporting what
+    was imported from a file in this style gives the identical file.
+    """
+    for record in records:
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def write_csv(records: Iterable[dict[str, Any]], out: io.TextIOBase, pair: bool) -> None:
+    """Write records as CSV with a header; rationales as a JSON cell."""
+    columns = ["id", "text"] + (["text_b"] if pair else []) + ["label", "split", "rationales"]
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        row = dict(record)
+        if "rationales" in row:
+            row["rationales"] = orjson.dumps(row["rationales"]).decode()
+        writer.writerow(row)

@@ -1,0 +1,136 @@
+"""Parse and write explanation files: JSON lines
+``{"instance": id, "method": name, "scores": [...], "params": {...}}``."""
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .lines import iter_json_lines
+from .problems import ProblemCollector
+
+FIELDS = ("instance", "method", "scores", "params")
+NUMBER_TYPES = frozenset({float, int})
+
+
+@dataclass
+class ParsedExplanation:
+    line: int
+    instance_id: int
+    method_id: int
+    scores: list[float]
+    params: dict[str, Any]
+
+
+def read_explanations(
+    path: Path,
+    *,
+    instances: dict[str, tuple[int, int]],
+    methods: dict[str, int],
+) -> list[ParsedExplanation]:
+    """Parse and validate an explanation file against stored instances and methods.
+
+    ``instances`` maps external id to ``(pk, number of explained tokens)``; ``methods``
+    maps method name to pk. Raise :class:`ImportFailed` listing bad lines.
+    """
+    problems = ProblemCollector(path)
+    seen: dict[tuple[int, int], int] = {}
+    parsed: list[ParsedExplanation] = []
+    for line, obj, error in iter_json_lines(path):
+        if problems.full:
+            break
+        if error:
+            problems.add(line, None, error)
+            continue
+        if not isinstance(obj, dict):
+            problems.add(line, None, f"expected a JSON object, got {type(obj).__name__}")
+            continue
+        unknown = [k for k in obj if k not in FIELDS]
+        if unknown:
+            problems.add(line, unknown[0], f"unknown field; expected only {', '.join(FIELDS)}")
+            continue
+        missing = [k for k in ("instance", "method", "scores") if k not in obj]
+        if missing:
+            problems.add(line, missing[0], "missing; every line needs instance, method and scores")
+            continue
+        ext, method, scores, params = (
+            obj["instance"],
+            obj["method"],
+            obj["scores"],
+            obj.get("params", {}),
+        )
+        if isinstance(ext, bool) or not isinstance(ext, str | int):
+            problems.add(
+                line, "instance", f"expected an instance id (string), got {type(ext).__name__}"
+            )
+            continue
+        if str(ext) not in instances:
+            problems.add(line, "instance", f"unknown instance {ext!r}; it is not in the dataset")
+            continue
+        if not isinstance(method, str):
+            problems.add(
+                line, "method", f"expected a method name (string), got {type(method).__name__}"
+            )
+            continue
+        if method not in methods:
+            problems.add(
+                line,
+                "method",
+                f"unknown method {method!r}; expected one of {', '.join(sorted(methods))}",
+            )
+            continue
+        if not isinstance(scores, list):
+            problems.add(line, "scores", f"expected a list of numbers, got {type(scores).__name__}")
+            continue
+        if not set(map(type, scores)) <= NUMBER_TYPES:
+            bad = next(i for i, x in enumerate(scores) if type(x) not in NUMBER_TYPES)
+            problems.add(line, "scores", f"item {bad} is {scores[bad]!r}; expected a finite number")
+            continue
+        if not math.isfinite(sum(scores)):
+            bad_items = [i for i, x in enumerate(scores) if not math.isfinite(x)]
+            if bad_items:
+                problems.add(
+                    line,
+                    "scores",
+                    f"item {bad_items[0]} is {scores[bad_items[0]]}; expected a finite number",
+                )
+                continue
+        instance_pk, n_tokens = instances[str(ext)]
+        if len(scores) != n_tokens:
+            problems.add(
+                line,
+                "scores",
+                f"has {len(scores)} scores; expected {n_tokens}, one per token of instance {ext!r}",
+            )
+            continue
+        if not isinstance(params, dict):
+            problems.add(line, "params", f"expected a JSON object, got {type(params).__name__}")
+            continue
+        key = (instance_pk, methods[method])
+        if key in seen:
+            problems.add(
+                line,
+                "instance",
+                f"instance {ext!r} with method {method!r} already appears on line {seen[key]}",
+            )
+            continue
+        seen[key] = line
+        parsed.append(ParsedExplanation(line, instance_pk, methods[method], scores, params))
+    problems.raise_if_any()
+    return parsed
+
+
+def write_explanations(
+    rows: Iterable[tuple[str, str, list[float], dict[str, Any]]], out: Any
+) -> int:
+    """Write ``(instance id, method, scores, params)`` rows as JSON lines; return the count."""
+    count = 0
+    for ext, method, scores, params in rows:
+        out.write(
+            json.dumps({"instance": ext, "method": method, "scores": scores, "params": params})
+            + "\n"
+        )
+        count += 1
+    return count

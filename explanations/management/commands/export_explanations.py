@@ -1,0 +1,24 @@
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from explanations.models import ClassifierModel
+from explanations.services.explanations import explanations_export
+
+
+class Command(BaseCommand):
+    help = "Export a model's explanations in the import format (JSON lines)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--model", required=True)
+        parser.add_argument("--methods", help="Comma-separated method names (default: all).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        model = ClassifierModel.objects.filter(name=options["model"]).first()
+        if model is None:
+            raise CommandError(f"--model {options['model']!r}: no such model")
+        methods = options["methods"].split(",") if options["methods"] else None
+        count = explanations_export(model=model, path=options["path"], methods=methods)
+        self.stdout.write(f"Wrote {count} explanations to {options['path']}.")

@@ -1,0 +1,1 @@
+"""Writes for datasets, models, explanations and scores (``<entity>_<verb>``)."""

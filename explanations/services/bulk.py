@@ -1,0 +1,120 @@
+"""Fast, idempotent bulk writes of explanation rows.
+
+Half a million rows must go in at tens of thousands per second, so this bypasses model
+instances: PostgreSQL gets ``COPY`` into a temporary table and one ``INSERT ... ON
+CONFLICT DO UPDATE``; SQLite gets ``executemany`` of the same upsert. Either way a row
+for an existing (model, instance, method) replaces its scores instead of duplicating.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from django.db import connection
+from django.utils import timezone
+
+from explanations.models import Explanation
+
+from .progress import Progress, no_progress
+
+ExplanationRow = tuple[
+    int, int, list[float], dict[str, Any]
+]  # instance pk, method pk, scores, params
+CHUNK = 20000
+
+
+def explanation_rows_upsert(
+    *,
+    model_id: int,
+    rows: Sequence[ExplanationRow],
+    extras: Sequence[dict[str, Any]] | None = None,
+    target_labels: Sequence[int | None] | None = None,
+    compute_seconds: Sequence[float | None] | None = None,
+    progress: Progress = no_progress,
+) -> int:
+    """Insert or replace explanation rows of model ``model_id``; return the number written.
+
+    Must run inside a transaction (the caller owns atomicity).
+    """
+    if not rows:
+        return 0
+    table = Explanation._meta.db_table
+    now = timezone.now()
+    columns = (
+        "model_id",
+        "instance_id",
+        "method_id",
+        "scores",
+        "parameters",
+        "extras",
+        "target_label",
+        "compute_seconds",
+        "created_at",
+        "updated_at",
+    )
+    update = ("scores", "parameters", "extras", "target_label", "compute_seconds", "updated_at")
+    conflict = "(model_id, instance_id, method_id)"
+    set_clause = ", ".join(f"{c} = excluded.{c}" for c in update)
+    total = len(rows)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # "ord" keeps file order, so an export lists rows in the order they came in.
+            cursor.execute(f"CREATE TEMP TABLE explanation_import (LIKE {table}) ON COMMIT DROP")
+            cursor.execute("ALTER TABLE explanation_import ALTER COLUMN id DROP NOT NULL")
+            cursor.execute("ALTER TABLE explanation_import ADD COLUMN ord bigserial")
+            for begin in range(0, total, CHUNK):
+                with cursor.copy(
+                    f"COPY explanation_import ({', '.join(columns)}) FROM STDIN"
+                ) as copy:
+                    for k in range(begin, min(begin + CHUNK, total)):
+                        instance_id, method_id, scores, params = rows[k]
+                        copy.write_row(
+                            (
+                                model_id,
+                                instance_id,
+                                method_id,
+                                orjson.dumps(scores).decode(),
+                                orjson.dumps(params).decode(),
+                                orjson.dumps(extras[k] if extras else {}).decode(),
+                                target_labels[k] if target_labels else None,
+                                compute_seconds[k] if compute_seconds else None,
+                                now,
+                                now,
+                            )
+                        )
+                progress(min(begin + CHUNK, total), total, "explanations")
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                f"SELECT {', '.join(columns)} FROM explanation_import ORDER BY ord "
+                f"ON CONFLICT {conflict} DO UPDATE SET {set_clause}"
+            )
+            cursor.execute("DROP TABLE explanation_import")
+        else:
+            sql = (
+                f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                f"VALUES ({', '.join(['%s'] * len(columns))}) "
+                f"ON CONFLICT {conflict} DO UPDATE SET {set_clause}"
+            )
+            for begin in range(0, total, CHUNK):
+                cursor.executemany(
+                    sql,
+                    [
+                        (
+                            model_id,
+                            instance_id,
+                            method_id,
+                            orjson.dumps(scores).decode(),
+                            orjson.dumps(params).decode(),
+                            orjson.dumps(extras[k] if extras else {}).decode(),
+                            target_labels[k] if target_labels else None,
+                            compute_seconds[k] if compute_seconds else None,
+                            now,
+                            now,
+                        )
+                        for k, (instance_id, method_id, scores, params) in enumerate(
+                            rows[begin : begin + CHUNK], start=begin
+                        )
+                    ],
+                )
+                progress(min(begin + CHUNK, total), total, "explanations")
+    return total

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "explanations"
+urlpatterns = [
+    path("datasets/", views.dataset_list, name="dataset-list"),
+    path("datasets/<slug:name>/", views.dataset_detail, name="dataset-detail"),
+    path(
+        "datasets/<slug:name>/instances/<str:external_id>/",
+        views.instance_detail,
+        name="instance-detail",
+    ),
+]
