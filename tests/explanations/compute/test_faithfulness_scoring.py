@@ -17,7 +17,7 @@ def test_every_variant_of_the_batch_goes_through_one_call_without_duplicates():
     model = CountingModel()
     faithfulness_scores(
         model,
-        [[1, 0, 1, 1]],
+        [[5, 6, 7, 8]],  # distinct ids, so distinct kept positions give distinct sequences
         {"a": [[0.4, 0.3, 0.2, 0.1]], "b": [[0.1, 0.2, 0.3, 0.4]]},
         metrics=ALL,
     )
