@@ -193,12 +193,15 @@ class ExplanationMethod(models.Model):
 
 
 class Explanation(models.Model):
+    # No single-column indexes on model and method: the unique (model, instance, method)
+    # and the (model, method) index already serve those look-ups, and every index costs
+    # time on bulk imports of hundreds of thousands of rows.
     model = models.ForeignKey(
-        ClassifierModel, on_delete=models.CASCADE, related_name="explanations"
+        ClassifierModel, on_delete=models.CASCADE, related_name="explanations", db_index=False
     )
     instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="explanations")
     method = models.ForeignKey(
-        ExplanationMethod, on_delete=models.PROTECT, related_name="explanations"
+        ExplanationMethod, on_delete=models.PROTECT, related_name="explanations", db_index=False
     )
     scores = models.JSONField(help_text="One float per explained token, in token order.")
     target_label = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -58,14 +58,19 @@ def explanation_rows_upsert(
     total = len(rows)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # "ord" keeps file order, so an export lists rows in the order they came in.
-            cursor.execute(f"CREATE TEMP TABLE explanation_import (LIKE {table}) ON COMMIT DROP")
-            cursor.execute("ALTER TABLE explanation_import ALTER COLUMN id DROP NOT NULL")
-            cursor.execute("ALTER TABLE explanation_import ADD COLUMN ord bigserial")
+            # A model with no explanations yet cannot conflict: COPY straight into the
+            # table. Otherwise COPY into a temporary table ("ord" keeps file order, so an
+            # export lists rows in the order they came in) and upsert from it.
+            direct = not Explanation.objects.filter(model_id=model_id).exists()
+            target = table if direct else "explanation_import"
+            if not direct:
+                cursor.execute(
+                    f"CREATE TEMP TABLE explanation_import (LIKE {table}) ON COMMIT DROP"
+                )
+                cursor.execute("ALTER TABLE explanation_import ALTER COLUMN id DROP NOT NULL")
+                cursor.execute("ALTER TABLE explanation_import ADD COLUMN ord bigserial")
             for begin in range(0, total, CHUNK):
-                with cursor.copy(
-                    f"COPY explanation_import ({', '.join(columns)}) FROM STDIN"
-                ) as copy:
+                with cursor.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN") as copy:
                     for k in range(begin, min(begin + CHUNK, total)):
                         instance_id, method_id, scores, params = rows[k]
                         copy.write_row(
@@ -83,12 +88,13 @@ def explanation_rows_upsert(
                             )
                         )
                 progress(min(begin + CHUNK, total), total, "explanations")
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
-                f"SELECT {', '.join(columns)} FROM explanation_import ORDER BY ord "
-                f"ON CONFLICT {conflict} DO UPDATE SET {set_clause}"
-            )
-            cursor.execute("DROP TABLE explanation_import")
+            if not direct:
+                cursor.execute(
+                    f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                    f"SELECT {', '.join(columns)} FROM explanation_import ORDER BY ord "
+                    f"ON CONFLICT {conflict} DO UPDATE SET {set_clause}"
+                )
+                cursor.execute("DROP TABLE explanation_import")
         else:
             sql = (
                 f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
