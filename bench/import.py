@@ -17,7 +17,26 @@ import time
 from pathlib import Path
 
 METHODS = ["gradient", "grad_input", "integrated_gradients", "occlusion", "random"]
-WORDS = "the a film plot was great dull actor scene story ending good bad music slow fast warm cold".split()
+WORDS = [
+    "the",
+    "a",
+    "film",
+    "plot",
+    "was",
+    "great",
+    "dull",
+    "actor",
+    "scene",
+    "story",
+    "ending",
+    "good",
+    "bad",
+    "music",
+    "slow",
+    "fast",
+    "warm",
+    "cold",
+]
 POSTGRES_URL = os.environ.get(
     "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/elephant_bench"
 )
