@@ -294,3 +294,29 @@ class Job(models.Model):
     def progress(self) -> float:
         """Return the fraction of items done, in [0, 1]."""
         return self.done_items / self.total_items if self.total_items else 0.0
+
+
+class JobShard(models.Model):
+    """A slice of a job's instances; the unit a worker (in-process or Celery) computes."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="shards")
+    index = models.PositiveIntegerField()
+    instance_ids = models.JSONField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="shard_unique_index")]
+
+    def __str__(self) -> str:
+        return f"shard {self.index} of {self.job}"

@@ -80,3 +80,11 @@ def model_access(user: User, name: str) -> ClassifierModel:
     if model is None:
         raise Http404(f"No model named {name!r} is visible to you.")
     return model
+
+
+def job_access(user: User, pk: int) -> Job:
+    """Return job ``pk`` if ``user`` may see it, else raise Http404."""
+    job = jobs_visible_to(user).filter(pk=pk).first()
+    if job is None:
+        raise Http404(f"No job {pk} is visible to you.")
+    return job

@@ -11,4 +11,6 @@ urlpatterns = [
         views.instance_detail,
         name="instance-detail",
     ),
+    path("models/<slug:name>/scores/", views.model_scores, name="model-scores"),
+    path("jobs/<int:pk>/", views.job_detail, name="job-detail"),
 ]

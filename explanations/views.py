@@ -8,7 +8,8 @@ from django.shortcuts import render
 
 from . import selectors
 from .display import token_cells
-from .models import ClassifierModel, Explanation
+from .models import ClassifierModel, Explanation, Job
+from .summaries import agreement_plot_svg, attention_agreement, score_summary
 
 
 @login_required
@@ -93,3 +94,33 @@ def instance_detail(request: HttpRequest, name: str, external_id: str) -> HttpRe
             "rationales": instance.rationales.all(),
         },
     )
+
+
+@login_required
+def model_scores(request: HttpRequest, name: str) -> HttpResponse:
+    """Methods by metrics for one model, with the attention-agreement plot and its jobs."""
+    model = selectors.model_access(request.user, name)
+    dataset = model.dataset
+    if dataset is None:
+        return render(request, "explanations/model_scores.html", {"model": model, "summary": None})
+    taus = attention_agreement(model, dataset)
+    return render(
+        request,
+        "explanations/model_scores.html",
+        {
+            "model": model,
+            "dataset": dataset,
+            "summary": score_summary(model, dataset),
+            "agreement_svg": agreement_plot_svg(
+                taus, title=f"{model.name}: agreement with attention"
+            ),
+            "jobs": Job.objects.filter(model=model).order_by("-created_at")[:10],
+        },
+    )
+
+
+@login_required
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A job's status and progress; the page refreshes itself while the job runs."""
+    job = selectors.job_access(request.user, pk)
+    return render(request, "explanations/job_detail.html", {"job": job, "shards": job.shards.all()})

@@ -16,6 +16,7 @@ from explanations.io.problems import ImportFailed, Problem
 from explanations.models import ClassifierModel, Dataset, Explanation, Instance, Job, Score
 from explanations.services.datasets import dataset_import
 from explanations.services.explanations import explanations_import
+from explanations.summaries import attention_agreement, score_summary
 
 from . import filters, serializers
 
@@ -127,6 +128,31 @@ class ClassifierModelViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[ClassifierModel]:
         return selectors.models_visible_to(self.request.user).select_related("dataset")
+
+    @action(detail=True, methods=["get"], url_path="score-summary")
+    def score_summary(self, request: Request, name: str | None = None) -> Response:
+        """Methods by metrics: mean and 95% bootstrap CI over instances, each labelled by kind."""
+        model = self.get_object()
+        if model.dataset is None:
+            return Response({"detail": "This model has no dataset."}, status=404)
+        summary = score_summary(model, model.dataset)
+        return Response(
+            {
+                "model": model.name,
+                "dataset": model.dataset.name,
+                "floor_method": summary["floor_method"],
+                "columns": summary["columns"],
+                "rows": [
+                    {
+                        "method": r["method"],
+                        "computed": r["computed"],
+                        "cells": [c.to_dict() for c in r["cells"]],
+                    }
+                    for r in summary["rows"]
+                ],
+                "attention_agreement_tau": attention_agreement(model, model.dataset),
+            }
+        )
 
 
 class ExplanationViewSet(viewsets.ReadOnlyModelViewSet):

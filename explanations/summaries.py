@@ -1,0 +1,115 @@
+"""Per-model summaries of scores: methods by metrics, and the attention agreement plot."""
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
+
+from explanations.compute.summary import MeanCI, mean_with_bootstrap_ci  # noqa: E402
+from explanations.models import ClassifierModel, Dataset, Score  # noqa: E402
+
+SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("comprehensiveness_aopc", "faithfulness", "Comprehensiveness (AOPC) ↑"),
+    ("sufficiency_aopc", "faithfulness", "Sufficiency (AOPC) ↓"),
+    ("decision_flip", "faithfulness", "Decision flip (fraction deleted) ↓"),
+    ("tau_loo", "faithfulness", "τ with leave-one-out ↑"),
+    ("randomization_spearman", "faithfulness", "Spearman with randomised model ↓"),
+    ("rationale_f1", "plausibility", "Token F1 vs human rationales ↑"),
+    ("rationale_iou", "plausibility", "IOU vs human rationales ↑"),
+    ("rationale_auprc", "plausibility", "AUPRC vs human rationales ↑"),
+)
+FLOOR_METHOD = "random"
+REFERENCE_METHOD = "attention"
+
+
+@dataclass(frozen=True)
+class SummaryCell:
+    metric: str
+    kind: str
+    stat: MeanCI
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.stat
+        return {
+            "metric": self.metric,
+            "kind": self.kind,
+            "mean": s.mean,
+            "ci_low": s.low,
+            "ci_high": s.high,
+            "n": s.n,
+            "n_undefined": s.n_undefined,
+        }
+
+
+def score_summary(model: ClassifierModel, dataset: Dataset) -> dict[str, Any]:
+    """Return methods x metrics (mean, 95% bootstrap CI over instances) for one model."""
+    names = [m for m, _, _ in SUMMARY_METRICS]
+    values: dict[tuple[str, str], list[float | None]] = {}
+    methods: set[str] = set(
+        model.explanations.filter(instance__dataset=dataset)
+        .values_list("method__name", flat=True)
+        .distinct()
+    )
+    for method, metric, value in Score.objects.filter(
+        explanation__model=model, explanation__instance__dataset=dataset, metric__in=names
+    ).values_list("explanation__method__name", "metric", "value"):
+        values.setdefault((method, metric), []).append(value)
+    present = [
+        (m, k, label) for m, k, label in SUMMARY_METRICS if any(key[1] == m for key in values)
+    ]
+    rows = []
+    for method in sorted(methods | {FLOOR_METHOD}, key=lambda m: (m == FLOOR_METHOD, m)):
+        cells = [
+            SummaryCell(metric, kind, mean_with_bootstrap_ci(values.get((method, metric), [])))
+            for metric, kind, _ in present
+        ]
+        rows.append({"method": method, "computed": method in methods, "cells": cells})
+    return {
+        "columns": [{"metric": m, "kind": k, "label": label} for m, k, label in present],
+        "rows": rows,
+        "floor_method": FLOOR_METHOD,
+        "floor_missing": FLOOR_METHOD not in methods,
+    }
+
+
+def attention_agreement(model: ClassifierModel, dataset: Dataset) -> dict[str, list[float]]:
+    """Return, per method, the per-instance Kendall tau with the attention explanation."""
+    metric = f"agreement_tau:{REFERENCE_METHOD}"
+    taus: dict[str, list[float]] = {}
+    for method, value in Score.objects.filter(
+        explanation__model=model,
+        explanation__instance__dataset=dataset,
+        metric=metric,
+        value__isnull=False,
+    ).values_list("explanation__method__name", "value"):
+        if value is not None:
+            taus.setdefault(method, []).append(value)
+    return dict(sorted(taus.items()))
+
+
+def agreement_plot_svg(taus: dict[str, list[float]], *, title: str) -> str:
+    """Return an SVG box-and-strip plot of Kendall tau with attention, one row per method."""
+    if not taus:
+        return ""
+    methods = list(taus)
+    fig, ax = plt.subplots(figsize=(7, 0.55 * len(methods) + 1.2))
+    ax.boxplot(
+        [taus[m] for m in methods], vert=False, tick_labels=methods, widths=0.5, showfliers=False
+    )
+    for row, method in enumerate(methods, start=1):
+        ys = [row + 0.12 * ((k % 7) - 3) / 3 for k in range(len(taus[method]))]
+        ax.scatter(taus[method], ys, s=6, alpha=0.4, color="#2166ac")
+    ax.axvline(0, color="#777", linewidth=0.8)
+    ax.set_xlim(-1, 1)
+    ax.set_xlabel("Kendall τ-b with attention (per instance)")
+    ax.set_title(title)
+    fig.tight_layout()
+    out = io.StringIO()
+    fig.savefig(out, format="svg")
+    plt.close(fig)
+    svg = out.getvalue()
+    return svg[svg.index("<svg") :]
