@@ -22,7 +22,9 @@ def predictions_store(
                 f"(labels {', '.join(model.label_names)})"
             )
         label = max(range(len(probs)), key=probs.__getitem__)
-        rows.append(Prediction(model=model, instance_id=instance_id, label=label, probabilities=probs))
+        rows.append(
+            Prediction(model=model, instance_id=instance_id, label=label, probabilities=probs)
+        )
     with transaction.atomic():
         Prediction.objects.bulk_create(
             rows,
