@@ -1,1 +1,449 @@
-"""Models of this app."""
+"""User studies: design, participants, their assignments and every answer.
+
+A :class:`Study` shows explanations of one model on one dataset to people. Its design is
+expanded at creation into :class:`Condition` rows (between-subject: one per variant of
+explanations; within-subject: one for all), :class:`StudyItem` rows (an instance with the
+explanation(s) a trial shows, and its role) and :class:`StudyList` rows (Latin-square lists:
+each list holds each instance at most once, each item sits in exactly one list, and each list
+is taken by ``ratings_per_item`` participants). Going live freezes what every item shows in
+:attr:`StudyItem.frozen`, so later recomputation never changes past data.
+
+A :class:`Participant` (from Prolific, MTurk, an invitation or the anonymous link) gets one
+:class:`Assignment` (a list), whose ordered :class:`Trial` rows each take at most one
+:class:`Response`. Answers are never deleted: an abandoned or excluded participant's
+responses stay, marked by the assignment's status and the :class:`Exclusion` log.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from explanations.models import ClassifierModel, Dataset, Explanation, ExplanationMethod, Instance
+
+
+def new_completion_code() -> str:
+    """Return a random completion code (8 upper-case hex characters)."""
+    return uuid.uuid4().hex[:8].upper()
+
+
+def new_token() -> str:
+    """Return a random single-use invitation token."""
+    return uuid.uuid4().hex + uuid.uuid4().hex[:8]
+
+
+class Study(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        LIVE = "live", "Live"
+        CLOSED = "closed", "Closed"
+
+    class ConditionDesign(models.TextChoices):
+        WITHIN = "within", "Within-subject (each participant sees every method)"
+        BETWEEN = "between", "Between-subject (each participant sees one method)"
+
+    class DisplayMode(models.TextChoices):
+        HEATMAP = "heatmap", "Heatmap (highlighted text)"
+        BARS = "bars", "Bars"
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="studies"
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(
+        blank=True, help_text="Shown to participants on the entry and preview pages."
+    )
+    study_type = models.CharField(max_length=50)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="studies")
+    model = models.ForeignKey(ClassifierModel, on_delete=models.PROTECT, related_name="studies")
+    methods = models.ManyToManyField(ExplanationMethod, related_name="studies")
+    # Design.
+    seed = models.IntegerField(default=0)
+    n_items = models.PositiveIntegerField(default=20, help_text="Test instances sampled.")
+    items_per_participant = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Test trials per list; empty means all sampled instances."
+    )
+    ratings_per_item = models.PositiveIntegerField(
+        default=3, help_text="k: participants per list, so each item x method is judged k times."
+    )
+    condition_design = models.CharField(
+        max_length=10, choices=ConditionDesign.choices, default=ConditionDesign.WITHIN
+    )
+    balance_outcomes = models.BooleanField(
+        default=True,
+        help_text="Balance items over TP/FP/TN/FN (or correct/wrong) when gold exists.",
+    )
+    practice_count = models.PositiveIntegerField(default=1)
+    attention_check_positions = models.JSONField(
+        default=list, blank=True, help_text="1-based positions among the test trials."
+    )
+    gold_positions = models.JSONField(
+        default=list, blank=True, help_text="1-based positions among the test trials."
+    )
+    type_options = models.JSONField(default=dict, blank=True)
+    display_mode = models.CharField(
+        max_length=10, choices=DisplayMode.choices, default=DisplayMode.HEATMAP
+    )
+    top_k = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Highlight only the k highest tokens; empty means all."
+    )
+    # What participants read.
+    consent_text = models.TextField()
+    instructions = models.TextField()
+    # Crowd settings.
+    sources = models.JSONField(default=list, help_text="Entry kinds accepted.")
+    completion_code = models.CharField(max_length=50, default=new_completion_code)
+    pay = models.CharField(max_length=50, blank=True, help_text='E.g. "£2.00".')
+    estimated_minutes = models.PositiveIntegerField(default=10)
+    time_limit_minutes = models.PositiveIntegerField(
+        default=60, help_text="Unfinished assignments are released to others after this."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "studies"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("studies:study-detail", args=[self.pk])
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == self.Status.LIVE
+
+
+class Condition(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="conditions")
+    position = models.PositiveIntegerField()
+    name = models.CharField(max_length=200, help_text="Researcher-facing; never shown to people.")
+    variants = models.JSONField(
+        help_text="The method tuples this condition shows, e.g. [['gradient'], ['lrp']]."
+    )
+
+    class Meta:
+        ordering = ["study", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "position"], name="condition_unique_pos"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study}: {self.name}"
+
+
+class StudyItem(models.Model):
+    class Role(models.TextChoices):
+        PRACTICE = "practice", "Practice"
+        TEST = "test", "Test"
+        ATTENTION_CHECK = "attention_check", "Attention check (instructed response)"
+        GOLD = "gold", "Gold (known answer)"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="items")
+    condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="items")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    position = models.PositiveIntegerField(help_text="Order within the condition and role.")
+    instance = models.ForeignKey(Instance, on_delete=models.PROTECT, related_name="study_items")
+    methods = models.JSONField(help_text="Method names shown, in order (a variant).")
+    explanations = models.ManyToManyField(Explanation, blank=True, related_name="study_items")
+    outcome = models.CharField(max_length=10, blank=True, help_text="TP/FP/TN/FN, correct/wrong.")
+    expected = models.JSONField(
+        null=True, blank=True, help_text="Attention checks and gold: the answer rule."
+    )
+    frozen = models.JSONField(
+        default=dict, blank=True, help_text="What the item shows, copied when the study went live."
+    )
+
+    class Meta:
+        ordering = ["condition", "role", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["condition", "role", "position"], name="studyitem_unique_pos"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.instance} [{', '.join(self.methods)}]"
+
+
+class StudyList(models.Model):
+    """A Latin-square list: the test items one participant sees, taken by ``target`` people."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="lists")
+    condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="lists")
+    index = models.PositiveIntegerField()
+    items = models.ManyToManyField(StudyItem, related_name="lists")
+    target = models.PositiveIntegerField(help_text="Participants wanted (k).")
+    filled = models.PositiveIntegerField(
+        default=0, help_text="Assignments active or completed; kept under a row lock."
+    )
+
+    class Meta:
+        ordering = ["study", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "index"], name="studylist_unique_index"),
+            models.CheckConstraint(
+                condition=Q(filled__lte=models.F("target")), name="studylist_not_overfilled"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study} list {self.index}"
+
+
+class QuestionnaireItem(models.Model):
+    class Kind(models.TextChoices):
+        LIKERT = "likert", "Likert"
+        TEXT = "text", "Free text"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="questionnaire")
+    position = models.PositiveIntegerField()
+    key = models.SlugField(max_length=50)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    prompt = models.TextField()
+    points = models.PositiveSmallIntegerField(null=True, blank=True)
+    low_label = models.CharField(max_length=100, blank=True)
+    high_label = models.CharField(max_length=100, blank=True)
+    required = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["study", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "key"], name="questionnaire_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.prompt[:40]}"
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.LIKERT and not (self.points and 2 <= self.points <= 11):
+            raise ValidationError({"points": "a Likert item needs 2 to 11 points"})
+
+
+class Invitation(models.Model):
+    """A single-use link for an invited expert; used, it resumes the same participant."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="invitations")
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+    label = models.CharField(max_length=200, help_text="Who it is for (researcher-facing).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["study", "created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"invitation for {self.label}"
+
+
+class Participant(models.Model):
+    class Source(models.TextChoices):
+        PROLIFIC = "prolific", "Prolific"
+        MTURK = "mturk", "Amazon Mechanical Turk"
+        INVITED = "invited", "Invitation"
+        ANONYMOUS = "anonymous", "Anonymous link"
+
+    class Status(models.TextChoices):
+        ENTERED = "entered", "Entered"
+        CONSENTED = "consented", "Consented"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        RETURNED = "returned", "Returned (withdrew)"
+        TIMED_OUT = "timed_out", "Timed out (abandoned)"
+        DECLINED = "declined", "Declined consent"
+        FULL = "full", "Study was full"
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participants")
+    source = models.CharField(max_length=20, choices=Source.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ENTERED)
+    prolific_pid = models.CharField(max_length=100, blank=True)
+    prolific_study_id = models.CharField(max_length=100, blank=True)
+    prolific_session_id = models.CharField(max_length=100, blank=True)
+    mturk_worker_id = models.CharField(max_length=100, blank=True)
+    mturk_assignment_id = models.CharField(max_length=100, blank=True)
+    mturk_hit_id = models.CharField(max_length=100, blank=True)
+    mturk_submit_to = models.URLField(blank=True)
+    invitation = models.OneToOneField(
+        Invitation, null=True, blank=True, on_delete=models.PROTECT, related_name="participant"
+    )
+    entered_at = models.DateTimeField(auto_now_add=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    instructions_read_at = models.DateTimeField(null=True, blank=True)
+    questionnaire_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="Returned or timed out.")
+
+    class Meta:
+        ordering = ["study", "entered_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "prolific_pid"],
+                condition=~Q(prolific_pid=""),
+                name="participant_unique_prolific",
+            ),
+            models.UniqueConstraint(
+                fields=["study", "mturk_worker_id"],
+                condition=~Q(mturk_worker_id=""),
+                name="participant_unique_worker",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} participant {self.pk} of {self.study}"
+
+    @property
+    def external_id(self) -> str:
+        """Return the platform's id of this person (PID, worker id, invitation label) or ''."""
+        if self.prolific_pid:
+            return self.prolific_pid
+        if self.mturk_worker_id:
+            return self.mturk_worker_id
+        return self.invitation.label if self.invitation else ""
+
+
+class Assignment(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        COMPLETED = "completed", "Completed"
+        RELEASED = "released", "Released (time limit passed; answers kept)"
+        RETURNED = "returned", "Returned (participant withdrew; answers kept)"
+
+    participant = models.OneToOneField(
+        Participant, on_delete=models.CASCADE, related_name="assignment"
+    )
+    study_list = models.ForeignKey(StudyList, on_delete=models.PROTECT, related_name="assignments")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    started_at = models.DateTimeField()
+    deadline = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["study_list", "started_at", "pk"]
+        indexes = [models.Index(fields=["status", "deadline"])]
+
+    def __str__(self) -> str:
+        return f"assignment of {self.participant} to {self.study_list}"
+
+
+class Trial(models.Model):
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="trials")
+    position = models.PositiveIntegerField(help_text="0-based order of presentation.")
+    item = models.ForeignKey(StudyItem, on_delete=models.PROTECT, related_name="trials")
+    role = models.CharField(max_length=20, choices=StudyItem.Role.choices)
+    phase = models.CharField(max_length=30, default="main", help_text="Set by the study type.")
+    payload = models.JSONField(
+        default=dict, blank=True, help_text="Per-trial randomisation decided by the type (sides)."
+    )
+    shown_at = models.DateTimeField(null=True, blank=True, help_text="First rendered.")
+
+    class Meta:
+        ordering = ["assignment", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "position"], name="trial_unique_pos"),
+        ]
+
+    def __str__(self) -> str:
+        return f"trial {self.position} of {self.assignment}"
+
+
+class Response(models.Model):
+    trial = models.OneToOneField(Trial, on_delete=models.PROTECT, related_name="response")
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="responses")
+    value = models.JSONField(help_text="The answer, validated by the study type.")
+    passed = models.BooleanField(
+        null=True, blank=True, help_text="Attention checks and gold: whether the rule was met."
+    )
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    shown_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField()
+    client_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["participant", "trial__position"]
+
+    def __str__(self) -> str:
+        return f"response to {self.trial}"
+
+    @property
+    def server_duration_ms(self) -> int | None:
+        """Return the milliseconds between rendering and answering, measured on the server."""
+        if self.shown_at is None:
+            return None
+        return round((self.answered_at - self.shown_at).total_seconds() * 1000)
+
+
+class QuestionnaireAnswer(models.Model):
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="questionnaire_answers"
+    )
+    item = models.ForeignKey(QuestionnaireItem, on_delete=models.CASCADE, related_name="answers")
+    value = models.JSONField(help_text="An integer for Likert items, a string for text items.")
+    answered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["participant", "item__position"]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "item"], name="answer_unique_item"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item.key}={self.value}"
+
+
+class Exclusion(models.Model):
+    """A logged decision to leave a participant out of the analysis; revoking keeps the log."""
+
+    class Rule(models.TextChoices):
+        FAILED_CHECKS = "failed_checks", "Failed attention checks or gold items"
+        TOO_FAST = "too_fast", "Too fast"
+        STRAIGHT_LINING = "straight_lining", "Straight-lining (same answer throughout)"
+        MANUAL = "manual", "Manual"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="exclusions")
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="exclusions"
+    )
+    rule = models.CharField(max_length=20, choices=Rule.choices)
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["study", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "rule"],
+                condition=Q(revoked_at__isnull=True),
+                name="exclusion_one_active_per_rule",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant} excluded: {self.rule}"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

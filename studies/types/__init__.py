@@ -1,0 +1,14 @@
+"""Study types: each module registers one (see :mod:`studies.types.base`)."""
+
+from . import pairwise_preference, plausibility_rating
+from .base import StudyType, get_type, register, type_choices, type_names
+
+__all__ = [
+    "StudyType",
+    "get_type",
+    "pairwise_preference",
+    "plausibility_rating",
+    "register",
+    "type_choices",
+    "type_names",
+]

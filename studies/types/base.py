@@ -1,0 +1,255 @@
+"""The study-type interface and its registry.
+
+A study type decides what one trial shows and how its answer is read; nothing else in the
+app knows about types. The participant flow (entry, consent, instructions, practice,
+trials, questionnaire, completion), the assignment engine, idempotent submission, the
+exclusion rules and the researcher pages call only the methods below and never branch on
+a type's name.
+
+Adding a type (``forward_simulation``, ``counterfactual_simulation``, ``aided_task``,
+``rationale_annotation``, ``expert_review``, ...):
+
+1. Create ``studies/types/<name>.py`` with a subclass of :class:`StudyType`; set ``name``,
+   ``label``, ``description`` and ``template_name`` and decorate the class with
+   :func:`register`. Import the module in ``studies/types/__init__.py``.
+2. Declare design options: :meth:`StudyType.option_fields` (form fields, so the design page
+   shows them) and :meth:`StudyType.clean_options` (validate, fill defaults; raise
+   ``ValidationError`` naming the option).
+3. Say which explanations a stimulus shows: :meth:`StudyType.variants` maps the chosen
+   methods to tuples (one method per rating, pairs for a preference, ``()`` for a task
+   shown without explanations). Items and Latin-square lists are built per variant.
+4. Order a list's trials in :meth:`StudyType.build_trials`. The default puts practice
+   first, shuffles the test items and places attention checks and gold items at the
+   study's positions. A type with phases (forward simulation: learn -> pre -> learn with
+   explanations -> post) overrides it and returns :class:`TrialSpec` rows with its own
+   ``phase`` names and per-trial ``payload``; the flow simply follows that order.
+5. Draw a trial: ``template_name`` (a template under ``studies/templates/studies/trials/``
+   rendering the stimulus and the named inputs inside the flow's form) and
+   :meth:`StudyType.trial_context`. Never show a method name: label explanations
+   "Explanation", "Explanation A/B". Give every input a label, and give choices a
+   ``data-key`` attribute (the flow's script maps that key to the option) so the trial is
+   keyboard-operable.
+6. Read the answer: :meth:`StudyType.clean_answer` receives the posted fields and returns
+   a JSON value, or raises ``ValidationError`` with a message for the participant.
+   :meth:`StudyType.passes` checks attention-check and gold answers against
+   ``StudyItem.expected``; :meth:`StudyType.record` flattens an answer into analysis
+   columns; :meth:`StudyType.straightline_key` feeds the straight-lining rule.
+7. Types that write elsewhere (rationale annotation creating ``HumanRationale`` rows) do
+   it in a service called from :meth:`StudyType.after_response`, which runs inside the
+   submission's transaction.
+
+Every snapshot passed to these methods is the frozen copy stored on ``StudyItem.frozen``
+(see :mod:`studies.services.snapshots`): ``instance`` (``tokens``, ``text``, ``context``),
+``label_names``, ``prediction`` (``label``, ``label_name``, ``probabilities``),
+``gold_label``, ``outcome`` and ``explanations`` (``method``, ``scores``, ``metric_scores``).
+"""
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from random import Random
+from typing import Any, ClassVar, TypeVar
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from explanations.display import token_cells
+
+Snapshot = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """What :meth:`StudyType.build_trials` knows about one item of a list."""
+
+    id: int
+    role: str
+    position: int
+    methods: tuple[str, ...]
+    expected: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """One trial of an assignment, in presentation order."""
+
+    item_id: int
+    role: str
+    phase: str = "main"
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Display:
+    """How explanations are drawn: ``mode`` is "heatmap" or "bars"; ``top_k`` None means all."""
+
+    mode: str = "heatmap"
+    top_k: int | None = None
+
+
+@dataclass(frozen=True)
+class TrialView:
+    """Everything a type needs to draw a trial or read its answer."""
+
+    snapshot: Snapshot
+    role: str
+    phase: str
+    payload: Mapping[str, Any]
+    expected: Mapping[str, Any] | None
+    options: Mapping[str, Any]
+    display: Display
+
+
+def explanation_view(
+    *, tokens: Sequence[str], scores: Sequence[float], label: str, uid: str, display: Display
+) -> dict[str, Any]:
+    """Return the context of ``studies/trials/explanation.html`` for one explanation."""
+    return {
+        "label": label,
+        "uid": uid,
+        "cells": token_cells(tokens, scores, top_k=display.top_k),
+        "mode": display.mode,
+    }
+
+
+class StudyType:
+    """Base class of a study type; subclasses override what differs."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    description: ClassVar[str]
+    template_name: ClassVar[str]
+    keyboard_help: ClassVar[str] = ""
+
+    # Design -----------------------------------------------------------------------------
+    def option_fields(self) -> dict[str, forms.Field]:
+        """Return the form fields of this type's design options, keyed by option name."""
+        return {}
+
+    def clean_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Return validated options with defaults filled; raise ValidationError naming the option."""
+        unknown = set(options) - set(self.option_fields())
+        if unknown:
+            raise ValidationError(
+                f"unknown option(s) for {self.name}: {', '.join(sorted(unknown))}; "
+                f"expected {', '.join(sorted(self.option_fields())) or 'none'}"
+            )
+        return dict(options)
+
+    def variants(self, methods: Sequence[str]) -> list[tuple[str, ...]]:
+        """Return the explanation tuples a stimulus shows (default: one method each)."""
+        return [(m,) for m in methods]
+
+    def min_methods(self) -> int:
+        """Return how many methods a study of this type needs at least."""
+        return 1
+
+    def attention_check(self, *, options: Mapping[str, Any], rng: Random) -> dict[str, Any]:
+        """Return the ``expected`` rule of a new instructed-response item (with its instruction)."""
+        raise NotImplementedError
+
+    def gold_variant(self) -> tuple[str, ...]:
+        """Return the synthetic explanations a gold item shows (see ``snapshots.SYNTHETIC``)."""
+        return ("human_rationale",)
+
+    def gold_expected(self, *, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the ``expected`` rule of a gold item (its known answer)."""
+        raise NotImplementedError
+
+    # Assignment -------------------------------------------------------------------------
+    def build_trials(
+        self,
+        *,
+        items: Sequence[ItemRef],
+        options: Mapping[str, Any],
+        attention_positions: Sequence[int],
+        gold_positions: Sequence[int],
+        rng: Random,
+    ) -> list[TrialSpec]:
+        """Order a list's items: practice, then shuffled tests with checks and gold placed.
+
+        Positions are 1-based among the non-practice trials; a position past the end appends.
+        """
+        by_role: dict[str, list[ItemRef]] = {}
+        for item in sorted(items, key=lambda i: (i.role, i.position, i.id)):
+            by_role.setdefault(item.role, []).append(item)
+        practice = by_role.get("practice", [])
+        tests = list(by_role.get("test", []))
+        rng.shuffle(tests)
+        placed: list[tuple[int, ItemRef]] = [
+            *zip(attention_positions, by_role.get("attention_check", []), strict=False),
+            *zip(gold_positions, by_role.get("gold", []), strict=False),
+        ]
+        main: list[ItemRef] = list(tests)
+        for position, item in sorted(placed, key=lambda p: p[0]):
+            main.insert(min(max(position, 1) - 1, len(main)), item)
+        return [
+            TrialSpec(
+                item_id=item.id,
+                role=item.role,
+                phase="practice" if item.role == "practice" else "main",
+                payload=self.trial_payload(item=item, options=options, rng=rng),
+            )
+            for item in [*practice, *main]
+        ]
+
+    def trial_payload(
+        self, *, item: ItemRef, options: Mapping[str, Any], rng: Random
+    ) -> dict[str, Any]:
+        """Return the per-trial randomisation to record (default: none)."""
+        return {}
+
+    # Trial ------------------------------------------------------------------------------
+    def trial_context(self, view: TrialView) -> dict[str, Any]:
+        """Return the context of :attr:`template_name` for one trial."""
+        raise NotImplementedError
+
+    def clean_answer(self, view: TrialView, data: Mapping[str, Any]) -> Any:
+        """Return the answer as a JSON value, or raise ValidationError for the participant."""
+        raise NotImplementedError
+
+    def passes(self, view: TrialView, value: Any) -> bool | None:
+        """Return whether ``value`` meets ``view.expected`` (None when there is no rule)."""
+        return None
+
+    def record(self, view: TrialView, value: Any) -> dict[str, Any]:
+        """Return analysis columns for one answer (flat JSON values)."""
+        return {}
+
+    def straightline_key(self, view: TrialView, value: Any) -> Hashable:
+        """Return what stays the same when a participant gives the same answer throughout."""
+        return repr(value)
+
+    def after_response(self, view: TrialView, value: Any) -> None:
+        """Write anything beyond the response row (inside the submission's transaction)."""
+
+
+_REGISTRY: dict[str, StudyType] = {}
+T = TypeVar("T", bound=type[StudyType])
+
+
+def register(cls: T) -> T:
+    """Register a study type class under its ``name`` (class decorator)."""
+    if cls.name in _REGISTRY:
+        raise ValueError(f"study type {cls.name!r} is registered twice")
+    _REGISTRY[cls.name] = cls()
+    return cls
+
+
+def get_type(name: str) -> StudyType:
+    """Return the registered study type ``name``; raise ValidationError naming the known ones."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValidationError(
+            f"unknown study type {name!r}; expected one of {', '.join(sorted(_REGISTRY))}"
+        ) from None
+
+
+def type_names() -> list[str]:
+    """Return the registered type names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def type_choices() -> list[tuple[str, str]]:
+    """Return (name, label) pairs for forms."""
+    return [(name, _REGISTRY[name].label) for name in type_names()]
