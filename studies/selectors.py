@@ -1,0 +1,357 @@
+"""Reads, and the one place that decides who may see which study or assignment.
+
+A researcher sees only the studies they own (superusers see all); ``study_access`` raises
+Http404 for anything else, so the existence of someone else's study is not disclosed.
+A participant is known only through this browser's session (one key per study) after
+entering by a link; :func:`participant_from_session` returns None for anyone else, so an
+invited expert reaches only the study they were invited to.
+"""
+
+from collections.abc import Mapping
+from datetime import timedelta
+from statistics import median
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.sessions.backends.base import SessionBase
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from .models import (
+    Assignment,
+    Exclusion,
+    Participant,
+    QuestionnaireAnswer,
+    Response,
+    Study,
+    StudyItem,
+    Trial,
+)
+from .services.snapshots import preview_rng, snapshots_build, trial_view
+from .types.base import ItemRef, get_type
+
+User = AbstractBaseUser | AnonymousUser
+ENDED = {
+    Participant.Status.RETURNED,
+    Participant.Status.TIMED_OUT,
+    Participant.Status.DECLINED,
+    Participant.Status.FULL,
+}
+
+
+def studies_visible_to(user: User) -> QuerySet[Study]:
+    """Return the studies ``user`` owns (all of them for a superuser)."""
+    if not user.is_authenticated:
+        return Study.objects.none()
+    if getattr(user, "is_superuser", False):
+        return Study.objects.all()
+    return Study.objects.filter(Q(owner=user))
+
+
+def study_access(user: User, pk: int) -> Study:
+    """Return study ``pk`` if ``user`` owns it, else raise Http404."""
+    study = (
+        studies_visible_to(user).select_related("dataset", "model", "owner").filter(pk=pk).first()
+    )
+    if study is None:
+        raise Http404(f"No study {pk} is visible to you.")
+    return study
+
+
+def study_for_participants(uid: str) -> Study:
+    """Return the study behind a participant link, else raise Http404 (drafts are not public)."""
+    study = Study.objects.filter(uid=uid).exclude(status=Study.Status.DRAFT).first()
+    if study is None:
+        raise Http404("No such study.")
+    return study
+
+
+def session_key(study: Study) -> str:
+    return f"studies:participant:{study.uid}"
+
+
+def participant_from_session(session: SessionBase, study: Study) -> Participant | None:
+    """Return the participant this session entered ``study`` as, or None."""
+    pk = session.get(session_key(study))
+    if not isinstance(pk, int):
+        return None
+    return Participant.objects.filter(pk=pk, study=study).select_related("study").first()
+
+
+def trial_current(assignment: Assignment) -> Trial | None:
+    """Return the first unanswered trial, or None when every trial is answered."""
+    return (
+        assignment.trials.filter(response__isnull=True)
+        .select_related("item")
+        .order_by("position")
+        .first()
+    )
+
+
+def participant_step(participant: Participant) -> str:
+    """Return where the participant is: consent, instructions, trial, questionnaire, complete, done or ended."""
+    if participant.status == Participant.Status.COMPLETED:
+        return "done"
+    if participant.status in ENDED:
+        return "ended"
+    if participant.consented_at is None:
+        return "consent"
+    if participant.instructions_read_at is None:
+        return "instructions"
+    assignment = Assignment.objects.filter(participant=participant).first()
+    if assignment is None:
+        return "consent"
+    if assignment.status == Assignment.Status.ACTIVE:
+        return "trial"
+    if participant.study.questionnaire.exists() and participant.questionnaire_at is None:
+        return "questionnaire"
+    return "complete"
+
+
+def trial_counts(assignment: Assignment) -> dict[str, int]:
+    """Return how many trials there are, answered, and practice ones."""
+    return assignment.trials.aggregate(
+        total=Count("pk"),
+        answered=Count("pk", filter=Q(response__isnull=False)),
+        practice=Count("pk", filter=Q(role=StudyItem.Role.PRACTICE)),
+    )
+
+
+def preview_trials(study: Study) -> list[dict[str, Any]]:
+    """Return the trials of the study's first list as a participant would get them.
+
+    Drafts show current data; live and closed studies show their frozen items.
+    """
+    study_list = study.lists.order_by("index").first()
+    if study_list is None:
+        return []
+    kind = get_type(study.study_type)
+    items = {i.pk: i for i in study_list.items.all()}
+    if study.is_draft:
+        snapshots = snapshots_build(study=study, items=list(items.values()))
+    else:
+        snapshots = {pk: item.frozen for pk, item in items.items()}
+    specs = kind.build_trials(
+        items=[_item_ref(item) for item in items.values()],
+        options=study.type_options,
+        attention_positions=study.attention_check_positions,
+        gold_positions=study.gold_positions,
+        rng=preview_rng(study),
+    )
+    rows = []
+    for position, spec in enumerate(specs):
+        item = items[spec.item_id]
+        view = trial_view(
+            study=study,
+            snapshot=snapshots[item.pk],
+            role=spec.role,
+            phase=spec.phase,
+            payload=spec.payload,
+            expected=item.expected,
+        )
+        rows.append(
+            {
+                "position": position,
+                "item": item,
+                "role": spec.role,
+                "phase": spec.phase,
+                "view": view,
+            }
+        )
+    return rows
+
+
+def _item_ref(item: StudyItem) -> ItemRef:
+    return ItemRef(
+        id=item.pk,
+        role=item.role,
+        position=item.position,
+        methods=tuple(item.methods),
+        expected=item.expected,
+    )
+
+
+def _median_minutes(spans: list[timedelta]) -> float | None:
+    return round(median(s.total_seconds() for s in spans) / 60, 2) if spans else None
+
+
+def study_progress(study: Study) -> dict[str, Any]:
+    """Return live progress: participants by status, list fill, median times, check failures."""
+    by_status = dict(
+        Participant.objects.filter(study=study)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    lists = [
+        {
+            "index": lst.index,
+            "condition": lst.condition.name,
+            "target": lst.target,
+            "filled": lst.filled,
+            "completed": lst.completed,
+            "active": lst.active,
+        }
+        for lst in study.lists.select_related("condition")
+        .annotate(
+            completed=Count(
+                "assignments", filter=Q(assignments__status=Assignment.Status.COMPLETED)
+            ),
+            active=Count("assignments", filter=Q(assignments__status=Assignment.Status.ACTIVE)),
+        )
+        .order_by("index")
+    ]
+    completed = Participant.objects.filter(
+        study=study, status=Participant.Status.COMPLETED, consented_at__isnull=False
+    ).values_list("consented_at", "completed_at")
+    spans = [done - start for start, done in completed if done is not None and start is not None]
+    trial_ms = [
+        r.server_duration_ms
+        for r in Response.objects.filter(participant__study=study).only("shown_at", "answered_at")
+        if r.server_duration_ms is not None
+    ]
+    failures = (
+        Response.objects.filter(participant__study=study, passed=False)
+        .values("participant_id")
+        .distinct()
+        .count()
+    )
+    return {
+        "status": study.status,
+        "participants": {
+            "started": sum(by_status.values()),
+            "in_progress": by_status.get(Participant.Status.IN_PROGRESS, 0)
+            + by_status.get(Participant.Status.CONSENTED, 0),
+            "completed": by_status.get(Participant.Status.COMPLETED, 0),
+            "returned": by_status.get(Participant.Status.RETURNED, 0),
+            "timed_out": by_status.get(Participant.Status.TIMED_OUT, 0),
+            "declined": by_status.get(Participant.Status.DECLINED, 0),
+            "turned_away_full": by_status.get(Participant.Status.FULL, 0),
+        },
+        "places": {
+            "total": sum(lst["target"] for lst in lists),
+            "filled": sum(lst["filled"] for lst in lists),
+        },
+        "lists": lists,
+        "median_minutes_to_complete": _median_minutes(spans),
+        "median_seconds_per_trial": round(median(trial_ms) / 1000, 2) if trial_ms else None,
+        "responses": Response.objects.filter(participant__study=study).count(),
+        "participants_failing_checks": failures,
+        "failed_checks": Response.objects.filter(participant__study=study, passed=False).count(),
+        "excluded": Exclusion.objects.filter(study=study, revoked_at__isnull=True)
+        .values("participant_id")
+        .distinct()
+        .count(),
+    }
+
+
+def responses_for_analysis(study: Study) -> list[dict[str, Any]]:
+    """Return one tidy row per response, joined with what the trial showed when it was frozen.
+
+    Columns: ids (participant, source, external id, list, condition, trial, item, instance),
+    role and phase, the raw ``value`` and the type's ``record`` columns, ``passed``,
+    timings (server ms, client ms), ``assignment_status``, ``excluded`` (active exclusion
+    rules, empty when included), and ``shown``: one entry per explanation shown, in order,
+    with ``method``, ``explanation_id`` and ``scores`` (``{metric: {"kind", "value"}}``,
+    frozen when the study went live). Practice trials are included with role "practice".
+    """
+    kind = get_type(study.study_type)
+    excluded: dict[int, list[str]] = {}
+    for pid, rule in Exclusion.objects.filter(study=study, revoked_at__isnull=True).values_list(
+        "participant_id", "rule"
+    ):
+        excluded.setdefault(pid, []).append(rule)
+    rows = []
+    for r in (
+        Response.objects.filter(participant__study=study)
+        .select_related(
+            "participant__invitation",
+            "trial__item__instance",
+            "trial__assignment__study_list__condition",
+        )
+        .order_by("participant_id", "trial__position")
+    ):
+        trial = r.trial
+        item = trial.item
+        view = trial_view(
+            study=study,
+            snapshot=item.frozen,
+            role=trial.role,
+            phase=trial.phase,
+            payload=trial.payload,
+            expected=item.expected,
+        )
+        shown = [
+            {
+                "method": e["method"],
+                "explanation_id": e["id"],
+                "scores": {
+                    s["metric"]: {"kind": s["kind"], "value": s["value"]}
+                    for s in e.get("metric_scores", [])
+                },
+            }
+            for e in item.frozen.get("explanations", [])
+        ]
+        rows.append(
+            {
+                "study_id": study.pk,
+                "study_type": study.study_type,
+                "participant_id": r.participant_id,
+                "source": r.participant.source,
+                "external_id": r.participant.external_id,
+                "assignment_status": trial.assignment.status,
+                "excluded": sorted(excluded.get(r.participant_id, [])),
+                "list_index": trial.assignment.study_list.index,
+                "condition": trial.assignment.study_list.condition.name,
+                "trial_id": trial.pk,
+                "trial_position": trial.position,
+                "role": trial.role,
+                "phase": trial.phase,
+                "item_id": item.pk,
+                "instance_id": item.instance_id,
+                "instance_external_id": item.instance.external_id,
+                "outcome": item.outcome,
+                "methods": list(item.methods),
+                "payload": trial.payload,
+                "value": r.value,
+                **kind.record(view, r.value),
+                "passed": r.passed,
+                "shown_at": r.shown_at,
+                "answered_at": r.answered_at,
+                "server_duration_ms": r.server_duration_ms,
+                "client_duration_ms": r.client_duration_ms,
+                "shown": shown,
+            }
+        )
+    return rows
+
+
+def questionnaire_rows(study: Study) -> list[dict[str, Any]]:
+    """Return one row per questionnaire answer: participant, key, kind, value."""
+    return [
+        {"participant_id": pid, "key": key, "kind": kind, "value": value}
+        for pid, key, kind, value in QuestionnaireAnswer.objects.filter(
+            participant__study=study
+        ).values_list("participant_id", "item__key", "item__kind", "value")
+    ]
+
+
+def exclusions_of(study: Study) -> QuerySet[Exclusion]:
+    return Exclusion.objects.filter(study=study).select_related(
+        "participant", "created_by", "revoked_by"
+    )
+
+
+def as_int(value: Any) -> int | None:
+    """Return ``value`` as an int, or None when it is not one (ids from forms and URLs)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def mapping_of(data: Any) -> Mapping[str, Any]:
+    """Return posted data as a plain mapping of single values."""
+    if hasattr(data, "dict"):
+        return data.dict()  # type: ignore[no-any-return]  # a QueryDict
+    return dict(data)

@@ -1,0 +1,1 @@
+"""Writes for studies (``<entity>_<verb>``, keyword-only, typed, transactional)."""

@@ -1,0 +1,291 @@
+"""The assignment engine: who is who, which list each participant gets, and releases.
+
+A participant is found again by their external ids (``PROLIFIC_PID``; MTurk ``workerId``;
+an invitation token) or by their session, so a reload, a new tab or a new browser resumes
+them; each participant holds at most one :class:`Assignment`, ever.
+
+The next participant gets the least-filled list that still has room. On PostgreSQL the
+list row is taken with ``SELECT ... FOR UPDATE SKIP LOCKED`` (the queue pattern): two
+arrivals never wait on or pick the same row at the same time, ``filled`` is incremented
+while the row is locked, and a check constraint (``filled <= target``) makes an overfill
+impossible even by mistake. When every open list is locked by other arrivals the engine
+retries briefly. On SQLite, write transactions are already serialised (``BEGIN
+IMMEDIATE``). Assignments not finished by their deadline are released (``filled`` goes
+down, the list takes someone else); their answers stay, marked by the status.
+"""
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from random import Random
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from studies.models import Assignment, Invitation, Participant, Study, StudyList, Trial
+from studies.types.base import ItemRef, get_type
+
+from .errors import NotYours, Rejected, StudyFull, StudyNotOpen, TimeLimitPassed
+
+PICK_ATTEMPTS = 400
+MTURK_PREVIEW = "ASSIGNMENT_ID_NOT_AVAILABLE"
+
+
+@dataclass(frozen=True)
+class EntryIds:
+    """Who arrives, as the recruitment platform names them."""
+
+    source: str
+    prolific_pid: str = ""
+    prolific_study_id: str = ""
+    prolific_session_id: str = ""
+    mturk_worker_id: str = ""
+    mturk_assignment_id: str = ""
+    mturk_hit_id: str = ""
+    mturk_submit_to: str = ""
+
+
+def _check_open(study: Study, source: str) -> None:
+    if study.status == Study.Status.CLOSED:
+        raise StudyNotOpen("This study is closed and no longer accepts participants.")
+    if study.status != Study.Status.LIVE:
+        raise StudyNotOpen("This study is not open yet.", status=404)
+    if source not in study.sources:
+        label = Participant.Source(source).label
+        raise NotYours(f"This study does not accept participants from {label}.")
+
+
+def _find(study: Study, ids: EntryIds, invitation: Invitation | None) -> Participant | None:
+    found = Participant.objects.filter(study=study)
+    if ids.source == Participant.Source.PROLIFIC:
+        return found.filter(prolific_pid=ids.prolific_pid).first()
+    if ids.source == Participant.Source.MTURK:
+        return found.filter(mturk_worker_id=ids.mturk_worker_id).first()
+    if ids.source == Participant.Source.INVITED and invitation is not None:
+        return found.filter(invitation=invitation).first()
+    return None
+
+
+def participant_enter(
+    *,
+    study: Study,
+    ids: EntryIds,
+    invitation: Invitation | None = None,
+    current: Participant | None = None,
+) -> Participant:
+    """Return the participant arriving with ``ids``: the same person again, or a new one.
+
+    ``current`` is the participant this browser's session already holds for the study;
+    it is resumed by an anonymous entry. A used invitation resumes its participant and
+    never creates another. Raise :class:`Rejected` when the study is not open to them.
+    """
+    if ids.source == Participant.Source.PROLIFIC and not ids.prolific_pid.strip():
+        raise Rejected("The Prolific link is missing PROLIFIC_PID.")
+    if ids.source == Participant.Source.MTURK:
+        if not ids.mturk_worker_id.strip() or not ids.mturk_assignment_id.strip():
+            raise Rejected("The MTurk link is missing workerId or assignmentId.")
+        if ids.mturk_assignment_id == MTURK_PREVIEW:
+            raise Rejected("This is a preview: accept the HIT to take part.", status=403)
+    if ids.source == Participant.Source.INVITED and (
+        invitation is None or invitation.study_id != study.pk
+    ):
+        raise NotYours("This invitation is not valid for this study.")
+    existing = _find(study, ids, invitation)
+    if (
+        existing is None
+        and ids.source == Participant.Source.ANONYMOUS
+        and current is not None
+        and current.study_id == study.pk
+        and current.source == Participant.Source.ANONYMOUS
+    ):
+        existing = current
+    if existing is not None:
+        if (
+            ids.source == Participant.Source.MTURK
+            and existing.status != Participant.Status.COMPLETED
+        ):
+            # The worker came back through another HIT assignment: submit to the current one.
+            Participant.objects.filter(pk=existing.pk).update(
+                mturk_assignment_id=ids.mturk_assignment_id,
+                mturk_hit_id=ids.mturk_hit_id,
+                mturk_submit_to=ids.mturk_submit_to,
+            )
+            existing.refresh_from_db()
+        return existing
+    _check_open(study, ids.source)
+    participant = Participant(
+        study=study,
+        source=ids.source,
+        prolific_pid=ids.prolific_pid.strip(),
+        prolific_study_id=ids.prolific_study_id,
+        prolific_session_id=ids.prolific_session_id,
+        mturk_worker_id=ids.mturk_worker_id.strip(),
+        mturk_assignment_id=ids.mturk_assignment_id,
+        mturk_hit_id=ids.mturk_hit_id,
+        mturk_submit_to=ids.mturk_submit_to,
+        invitation=invitation,
+    )
+    participant.full_clean(
+        exclude=["study", "invitation"], validate_unique=False, validate_constraints=False
+    )
+    try:
+        with transaction.atomic():
+            participant.save()
+            if invitation is not None:
+                Invitation.objects.filter(pk=invitation.pk, used_at__isnull=True).update(
+                    used_at=timezone.now()
+                )
+    except IntegrityError:
+        # The same person arrived twice at once (two tabs): both get the one row.
+        again = _find(study, ids, invitation)
+        if again is None:
+            raise
+        return again
+    return participant
+
+
+def _pick_list(study: Study) -> StudyList:
+    open_lists = StudyList.objects.filter(study=study, filled__lt=F("target"))
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    for attempt in range(PICK_ATTEMPTS):
+        query = open_lists.order_by("filled", "index")
+        if skip_locked:
+            query = query.select_for_update(skip_locked=True)
+        chosen = query.first()
+        if chosen is not None:
+            return chosen
+        if not open_lists.exists():
+            break
+        time.sleep(min(0.002 * (attempt + 1), 0.05))  # every open list is being taken right now
+    raise StudyFull("Sorry, this study is full: every place has been taken.")
+
+
+def assignment_start(*, participant: Participant, now: datetime | None = None) -> Assignment:
+    """Return the participant's assignment, giving them the least-filled list if they have none.
+
+    Never gives anyone a second assignment. Raise :class:`StudyFull` when no list has room
+    and :class:`StudyNotOpen` when the study is not live.
+    """
+    now = now or timezone.now()
+    study = participant.study
+    assignments_release_expired(study=study, now=now)
+    with transaction.atomic():
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        existing = Assignment.objects.filter(participant=locked).first()
+        if existing is not None:
+            return existing
+        study = Study.objects.get(pk=study.pk)
+        if study.status != Study.Status.LIVE:
+            raise StudyNotOpen("This study is closed and no longer accepts participants.")
+        try:
+            chosen = _pick_list(study)
+        except StudyFull:
+            Participant.objects.filter(pk=locked.pk).update(
+                status=Participant.Status.FULL, ended_at=now
+            )
+            raise
+        StudyList.objects.filter(pk=chosen.pk).update(filled=F("filled") + 1)
+        assignment = Assignment.objects.create(
+            participant=locked,
+            study_list=chosen,
+            started_at=now,
+            deadline=now + timedelta(minutes=study.time_limit_minutes),
+        )
+        kind = get_type(study.study_type)
+        items = [
+            ItemRef(
+                id=i.pk,
+                role=i.role,
+                position=i.position,
+                methods=tuple(i.methods),
+                expected=i.expected,
+            )
+            for i in chosen.items.all()
+        ]
+        specs = kind.build_trials(
+            items=items,
+            options=study.type_options,
+            attention_positions=study.attention_check_positions,
+            gold_positions=study.gold_positions,
+            rng=Random(f"{study.seed}:{locked.uid}"),
+        )
+        Trial.objects.bulk_create(
+            [
+                Trial(
+                    assignment=assignment,
+                    position=k,
+                    item_id=spec.item_id,
+                    role=spec.role,
+                    phase=spec.phase,
+                    payload=spec.payload,
+                )
+                for k, spec in enumerate(specs)
+            ]
+        )
+        Participant.objects.filter(pk=locked.pk).update(status=Participant.Status.IN_PROGRESS)
+    participant.refresh_from_db()
+    return assignment
+
+
+def _end(assignment: Assignment, status: str, participant_status: str, now: datetime) -> None:
+    """End an active assignment and free its place in the list; answers stay."""
+    Assignment.objects.filter(pk=assignment.pk).update(status=status, finished_at=now)
+    Participant.objects.filter(pk=assignment.participant_id).update(
+        status=participant_status, ended_at=now
+    )
+    StudyList.objects.filter(pk=assignment.study_list_id).update(filled=F("filled") - 1)
+
+
+def assignments_release_expired(*, study: Study, now: datetime | None = None) -> int:
+    """Release the study's active assignments past their deadline; return how many."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        query = Assignment.objects.filter(
+            study_list__study=study, status=Assignment.Status.ACTIVE, deadline__lt=now
+        ).order_by("study_list_id", "pk")
+        if connection.features.has_select_for_update_skip_locked:
+            query = query.select_for_update(skip_locked=True, of=("self",))
+        expired = list(query)
+        for assignment in expired:
+            _end(assignment, Assignment.Status.RELEASED, Participant.Status.TIMED_OUT, now)
+    return len(expired)
+
+
+def assignment_check_deadline(*, participant: Participant, now: datetime | None = None) -> None:
+    """Release the participant's assignment if its deadline passed; raise TimeLimitPassed then."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        assignment = (
+            Assignment.objects.select_for_update()
+            .filter(participant=participant, status=Assignment.Status.ACTIVE)
+            .first()
+        )
+        if assignment is None or assignment.deadline >= now:
+            return
+        _end(assignment, Assignment.Status.RELEASED, Participant.Status.TIMED_OUT, now)
+    participant.refresh_from_db()
+    raise TimeLimitPassed(
+        "The time limit for this study has passed, so your place was given to someone else. "
+        "Your answers so far are kept."
+    )
+
+
+def participant_withdraw(*, participant: Participant, now: datetime | None = None) -> Participant:
+    """Record that the participant stopped (Prolific "return"); free their place, keep answers."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        if locked.status == Participant.Status.COMPLETED:
+            raise Rejected("You have already completed this study.", status=409)
+        assignment = Assignment.objects.filter(
+            participant=locked, status=Assignment.Status.ACTIVE
+        ).first()
+        if assignment is not None:
+            _end(assignment, Assignment.Status.RETURNED, Participant.Status.RETURNED, now)
+        else:
+            Participant.objects.filter(pk=locked.pk).update(
+                status=Participant.Status.RETURNED, ended_at=now
+            )
+    participant.refresh_from_db()
+    return participant

@@ -1,0 +1,514 @@
+"""Create and edit a study's design: sampled items, conditions and Latin-square lists.
+
+Sampling is seeded (``random.Random(seed)``). Test instances are balanced over the model's
+outcomes (TP/FP/TN/FN for binary tasks, correct/wrong otherwise) by round-robin over the
+outcome groups, each shuffled, when every candidate has a gold label. Gold items come
+first from instances with a human rationale; practice and attention-check items come from
+instances not used as test items, so a participant sees each instance at most once.
+
+Lists (Williams-free Latin square by rotation): with ``m`` variants in a condition, the
+test instances are cut into blocks of ``items_per_participant``; for each block and each
+rotation ``r`` in ``0..m-1`` one list holds instance ``i`` with variant ``(i + r) mod m``.
+So each instance appears once per list and each (instance, variant) item sits in exactly
+one list; with ``k`` participants per list, each item x method is judged ``k`` times.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from random import Random
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+
+from explanations.models import (
+    ClassifierModel,
+    Dataset,
+    Explanation,
+    ExplanationMethod,
+    HumanRationale,
+    Instance,
+    Prediction,
+)
+from studies import questionnaires
+from studies.models import Condition, Participant, QuestionnaireItem, Study, StudyItem, StudyList
+from studies.types.base import get_type
+
+from .snapshots import outcome_of
+
+DEFAULT_CONSENT = (
+    "You are invited to take part in a research study on how people judge explanations of "
+    "a text classifier's predictions. Taking part is voluntary; you may stop at any time. "
+    "We record your answers and how long each takes, with no information that identifies "
+    "you beyond the id your recruitment platform gives us."
+)
+DEFAULT_INSTRUCTIONS = (
+    "You will see short texts, the prediction a computer model made for each, and "
+    "highlighting that is meant to explain the prediction. Darker highlighting marks words "
+    "the explanation says mattered more. Answer each question with your own judgement; "
+    "there are no right or wrong answers, except for a few items that ask you to give a "
+    "specific answer to check attention."
+)
+ALL_SOURCES = [s.value for s in Participant.Source]
+
+
+@dataclass
+class StudyDesign:
+    """Everything a researcher decides when designing a study (forms and API build this)."""
+
+    name: str
+    study_type: str
+    dataset: Dataset
+    model: ClassifierModel
+    methods: list[str]
+    description: str = ""
+    seed: int = 0
+    n_items: int = 20
+    items_per_participant: int | None = None
+    ratings_per_item: int = 3
+    condition_design: str = Study.ConditionDesign.WITHIN
+    balance_outcomes: bool = True
+    practice_count: int = 1
+    attention_check_positions: list[int] = field(default_factory=list)
+    gold_positions: list[int] = field(default_factory=list)
+    type_options: dict[str, Any] = field(default_factory=dict)
+    display_mode: str = Study.DisplayMode.HEATMAP
+    top_k: int | None = None
+    consent_text: str = DEFAULT_CONSENT
+    instructions: str = DEFAULT_INSTRUCTIONS
+    questionnaire: list[dict[str, Any]] = field(default_factory=list)
+    questionnaire_preset: str | None = None
+    sources: list[str] = field(default_factory=lambda: list(ALL_SOURCES))
+    completion_code: str | None = None
+    pay: str = ""
+    estimated_minutes: int = 10
+    time_limit_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    instance_id: int
+    position: int
+    outcome: str
+    has_rationale: bool
+
+
+def _check_positions(name: str, positions: Sequence[int]) -> list[int]:
+    if not isinstance(positions, list | tuple) or not all(
+        isinstance(p, int) and not isinstance(p, bool) and p >= 1 for p in positions
+    ):
+        raise ValidationError({name: f"expected a list of positions >= 1, got {positions!r}"})
+    return list(positions)
+
+
+def _clean(design: StudyDesign) -> dict[str, Any]:
+    """Validate ``design``; return the cleaned type options. Raise ValidationError by field."""
+    kind = get_type(design.study_type) if design.study_type else None
+    errors: dict[str, str] = {}
+    if kind is None:
+        raise ValidationError({"study_type": "choose a study type"})
+    if not design.name.strip():
+        errors["name"] = "a study needs a name"
+    if design.model.dataset_id not in (None, design.dataset.pk):
+        errors["model"] = (
+            f"model {design.model} belongs to dataset {design.model.dataset}, not {design.dataset}"
+        )
+    if len(set(design.methods)) != len(design.methods):
+        errors["methods"] = "each method may be chosen once"
+    elif len(design.methods) < kind.min_methods():
+        errors["methods"] = f"{kind.label} needs at least {kind.min_methods()} methods"
+    else:
+        known = set(
+            ExplanationMethod.objects.filter(name__in=design.methods).values_list("name", flat=True)
+        )
+        missing = [m for m in design.methods if m not in known]
+        if missing:
+            errors["methods"] = f"unknown method(s): {', '.join(missing)}"
+    if design.n_items < 1:
+        errors["n_items"] = "sample at least one test item"
+    if design.items_per_participant is not None and design.items_per_participant < 1:
+        errors["items_per_participant"] = "must be at least 1, or empty for all items"
+    if design.ratings_per_item < 1:
+        errors["ratings_per_item"] = "k must be at least 1"
+    if design.condition_design not in Study.ConditionDesign.values:
+        errors["condition_design"] = f"expected one of {', '.join(Study.ConditionDesign.values)}"
+    if design.display_mode not in Study.DisplayMode.values:
+        errors["display_mode"] = f"expected one of {', '.join(Study.DisplayMode.values)}"
+    if design.top_k is not None and design.top_k < 1:
+        errors["top_k"] = "must be at least 1, or empty for all tokens"
+    bad_sources = [s for s in design.sources if s not in ALL_SOURCES]
+    if bad_sources or not design.sources:
+        errors["sources"] = f"expected some of {', '.join(ALL_SOURCES)}"
+    if design.time_limit_minutes < 1:
+        errors["time_limit_minutes"] = "must be at least 1 minute"
+    if not design.consent_text.strip():
+        errors["consent_text"] = "participants must see a consent text"
+    if design.completion_code is not None and not design.completion_code.strip():
+        errors["completion_code"] = "must not be blank"
+    if errors:
+        raise ValidationError(errors)
+    _check_positions("attention_check_positions", design.attention_check_positions)
+    _check_positions("gold_positions", design.gold_positions)
+    try:
+        return kind.clean_options(design.type_options)
+    except ValidationError as exc:
+        raise ValidationError({"type_options": exc.messages}) from exc
+
+
+def _questionnaire_specs(design: StudyDesign) -> list[dict[str, Any]]:
+    specs: list[dict[str, Any]] = []
+    if design.questionnaire_preset:
+        try:
+            specs.extend(questionnaires.preset(design.questionnaire_preset))
+        except KeyError as exc:
+            raise ValidationError({"questionnaire_preset": str(exc.args[0])}) from exc
+    for k, raw in enumerate(design.questionnaire, start=1):
+        if not isinstance(raw, Mapping) or not str(raw.get("prompt", "")).strip():
+            raise ValidationError(
+                {"questionnaire": f"question {k}: expected an object with a prompt"}
+            )
+        kind = raw.get("kind", "text")
+        if kind not in QuestionnaireItem.Kind.values:
+            raise ValidationError(
+                {"questionnaire": f"question {k}: kind {kind!r}; expected likert or text"}
+            )
+        specs.append(
+            {
+                "key": str(raw.get("key") or f"q{k}"),
+                "kind": kind,
+                "prompt": str(raw["prompt"]).strip(),
+                "points": raw.get("points") if kind == "likert" else None,
+                "low_label": str(raw.get("low_label", "")),
+                "high_label": str(raw.get("high_label", "")),
+                "required": bool(raw.get("required", kind == "likert")),
+            }
+        )
+    keys = [s["key"] for s in specs]
+    if len(set(keys)) != len(keys):
+        raise ValidationError({"questionnaire": "question keys must be unique"})
+    return specs
+
+
+def _candidates(design: StudyDesign) -> list[_Candidate]:
+    """Return instances with a prediction and an explanation by every chosen method."""
+    explained = (
+        Explanation.objects.filter(
+            model=design.model, instance__dataset=design.dataset, method__name__in=design.methods
+        )
+        .values("instance_id")
+        .annotate(n=Count("method_id", distinct=True))
+        .filter(n=len(design.methods))
+        .values_list("instance_id", flat=True)
+    )
+    predicted = dict(
+        Prediction.objects.filter(model=design.model, instance_id__in=explained).values_list(
+            "instance_id", "label"
+        )
+    )
+    with_rationale = set(
+        HumanRationale.objects.filter(instance_id__in=predicted)
+        .exclude(token_indices=[])
+        .values_list("instance_id", flat=True)
+    )
+    n_labels = len(design.model.label_names or design.dataset.label_names)
+    return [
+        _Candidate(pk, position, outcome_of(predicted[pk], gold, n_labels), pk in with_rationale)
+        for pk, position, gold in Instance.objects.filter(pk__in=predicted.keys())
+        .order_by("position")
+        .values_list("pk", "position", "gold_label")
+    ]
+
+
+def _balanced(candidates: list[_Candidate], n: int, balance: bool, rng: Random) -> list[_Candidate]:
+    groups: dict[str, list[_Candidate]] = {}
+    use_outcomes = balance and all(c.outcome for c in candidates)
+    for c in candidates:
+        groups.setdefault(c.outcome if use_outcomes else "", []).append(c)
+    for members in groups.values():
+        rng.shuffle(members)
+    chosen: list[_Candidate] = []
+    keys = sorted(groups)
+    while len(chosen) < n:
+        for key in keys:
+            if groups[key] and len(chosen) < n:
+                chosen.append(groups[key].pop())
+    return chosen
+
+
+def _sample(design: StudyDesign, options: Mapping[str, Any]) -> dict[str, list[_Candidate]]:
+    rng = Random(design.seed)
+    candidates = _candidates(design)
+    n_gold = len(design.gold_positions)
+    needed = design.n_items + design.practice_count + len(design.attention_check_positions) + n_gold
+    if len(candidates) < needed:
+        raise ValidationError(
+            {
+                "n_items": (
+                    f"{len(candidates)} instances of {design.dataset} have a prediction of {design.model} "
+                    f"and an explanation by every chosen method ({', '.join(design.methods)}); the design "
+                    f"needs {needed} ({design.n_items} test, {design.practice_count} practice, "
+                    f"{len(design.attention_check_positions)} attention checks, {n_gold} gold)"
+                )
+            }
+        )
+    pool = list(candidates)
+    rationale_pool = [c for c in pool if c.has_rationale]
+    if len(rationale_pool) < n_gold:
+        raise ValidationError(
+            {
+                "gold_positions": (
+                    f"gold items need instances with a human rationale; {len(rationale_pool)} of "
+                    f"the usable instances of {design.dataset} have one, the design asks for {n_gold}"
+                )
+            }
+        )
+    gold = rng.sample(rationale_pool, n_gold)
+    pool = [c for c in pool if c not in gold]
+    tests = _balanced(pool, design.n_items, design.balance_outcomes, rng)
+    tests.sort(key=lambda c: c.position)
+    rest = [c for c in pool if c not in tests]
+    rng.shuffle(rest)
+    practice = rest[: design.practice_count]
+    checks = rest[
+        design.practice_count : design.practice_count + len(design.attention_check_positions)
+    ]
+    return {"test": tests, "practice": practice, "attention_check": checks, "gold": gold}
+
+
+def latin_square_lists(
+    n_instances: int, n_variants: int, block_size: int | None
+) -> list[list[tuple[int, int]]]:
+    """Return lists of (instance index, variant index): rotation ``(i + r) mod m`` per block."""
+    size = block_size or n_instances
+    lists = []
+    for begin in range(0, n_instances, size):
+        block = range(begin, min(begin + size, n_instances))
+        for r in range(n_variants):
+            lists.append([(i, (i + r) % n_variants) for i in block])
+    return lists
+
+
+def _build(study: Study, design: StudyDesign, options: Mapping[str, Any]) -> None:
+    """Create the conditions, items, lists and questionnaire of a study in draft."""
+    kind = get_type(design.study_type)
+    sample = _sample(design, options)
+    variants = kind.variants(design.methods)
+    if design.condition_design == Study.ConditionDesign.WITHIN:
+        groups = [("all methods", variants)]
+    else:
+        groups = [(" vs ".join(v), [v]) for v in variants]
+    method_ids = dict(
+        ExplanationMethod.objects.filter(name__in=design.methods).values_list("name", "pk")
+    )
+    explanation_ids = {
+        (instance_id, method_id): pk
+        for pk, instance_id, method_id in Explanation.objects.filter(
+            model=design.model,
+            instance_id__in=[c.instance_id for role in sample.values() for c in role],
+            method_id__in=method_ids.values(),
+        ).values_list("pk", "instance_id", "method_id")
+    }
+    rng = Random(f"{design.seed}:checks")
+    list_index = 0
+    for position, (name, condition_variants) in enumerate(groups):
+        condition = Condition.objects.create(
+            study=study,
+            position=position,
+            name=name,
+            variants=[list(v) for v in condition_variants],
+        )
+        m = len(condition_variants)
+        items: list[StudyItem] = []
+        for i, c in enumerate(sample["test"]):
+            for v, variant in enumerate(condition_variants):
+                items.append(
+                    StudyItem(
+                        study=study,
+                        condition=condition,
+                        role=StudyItem.Role.TEST,
+                        position=i * m + v,
+                        instance_id=c.instance_id,
+                        methods=list(variant),
+                        outcome=c.outcome,
+                    )
+                )
+        for j, c in enumerate(sample["practice"]):
+            items.append(
+                StudyItem(
+                    study=study,
+                    condition=condition,
+                    role=StudyItem.Role.PRACTICE,
+                    position=j,
+                    instance_id=c.instance_id,
+                    methods=list(condition_variants[j % m]),
+                    outcome=c.outcome,
+                )
+            )
+        for j, c in enumerate(sample["attention_check"]):
+            items.append(
+                StudyItem(
+                    study=study,
+                    condition=condition,
+                    role=StudyItem.Role.ATTENTION_CHECK,
+                    position=j,
+                    instance_id=c.instance_id,
+                    methods=list(condition_variants[j % m]),
+                    outcome=c.outcome,
+                    expected=kind.attention_check(options=options, rng=rng),
+                )
+            )
+        for j, c in enumerate(sample["gold"]):
+            items.append(
+                StudyItem(
+                    study=study,
+                    condition=condition,
+                    role=StudyItem.Role.GOLD,
+                    position=j,
+                    instance_id=c.instance_id,
+                    methods=list(kind.gold_variant()),
+                    outcome=c.outcome,
+                    expected=kind.gold_expected(options=options),
+                )
+            )
+        for item in items:
+            item.full_clean(exclude=["study", "condition", "instance"], validate_unique=False)
+        items = StudyItem.objects.bulk_create(items)
+        links = [
+            StudyItem.explanations.through(
+                studyitem_id=item.pk, explanation_id=explanation_ids[key]
+            )
+            for item in items
+            for key in [(item.instance_id, method_ids[m]) for m in item.methods if m in method_ids]
+        ]
+        StudyItem.explanations.through.objects.bulk_create(links)
+        tests = {
+            (item.position // m, item.position % m): item
+            for item in items
+            if item.role == StudyItem.Role.TEST
+        }
+        shared = [item for item in items if item.role != StudyItem.Role.TEST]
+        for cells in latin_square_lists(len(sample["test"]), m, design.items_per_participant):
+            study_list = StudyList.objects.create(
+                study=study, condition=condition, index=list_index, target=design.ratings_per_item
+            )
+            study_list.items.set([tests[cell] for cell in cells] + shared)
+            list_index += 1
+    for position, spec in enumerate(_questionnaire_specs(design)):
+        question = QuestionnaireItem(study=study, position=position, **spec)
+        question.full_clean(exclude=["study"])
+        question.save()
+
+
+def _apply(study: Study, design: StudyDesign, options: Mapping[str, Any]) -> None:
+    study.name = design.name.strip()
+    study.description = design.description
+    study.study_type = design.study_type
+    study.dataset = design.dataset
+    study.model = design.model
+    study.seed = design.seed
+    study.n_items = design.n_items
+    study.items_per_participant = design.items_per_participant
+    study.ratings_per_item = design.ratings_per_item
+    study.condition_design = design.condition_design
+    study.balance_outcomes = design.balance_outcomes
+    study.practice_count = design.practice_count
+    study.attention_check_positions = list(design.attention_check_positions)
+    study.gold_positions = list(design.gold_positions)
+    study.type_options = dict(options)
+    study.display_mode = design.display_mode
+    study.top_k = design.top_k
+    study.consent_text = design.consent_text
+    study.instructions = design.instructions
+    study.sources = list(design.sources)
+    if design.completion_code:
+        study.completion_code = design.completion_code.strip()
+    study.pay = design.pay
+    study.estimated_minutes = design.estimated_minutes
+    study.time_limit_minutes = design.time_limit_minutes
+    study.full_clean(exclude=["owner", "dataset", "model"])
+    study.save()
+    study.methods.set(ExplanationMethod.objects.filter(name__in=design.methods))
+
+
+def study_create(*, owner: User, design: StudyDesign) -> Study:
+    """Create a draft study with its sampled items, conditions, lists and questionnaire."""
+    options = _clean(design)
+    with transaction.atomic():
+        study = Study(owner=owner)
+        _apply(study, design, options)
+        _build(study, design, options)
+    return study
+
+
+def study_update(*, study: Study, design: StudyDesign) -> Study:
+    """Replace a draft study's design (items are sampled again); a live study cannot change."""
+    options = _clean(design)
+    with transaction.atomic():
+        locked = Study.objects.select_for_update().get(pk=study.pk)
+        if locked.status != Study.Status.DRAFT:
+            raise ValidationError(
+                f"study {locked} is {locked.status}: only a draft's design can change"
+            )
+        locked.lists.all().delete()
+        locked.items.all().delete()
+        locked.conditions.all().delete()
+        locked.questionnaire.all().delete()
+        _apply(locked, design, options)
+        _build(locked, design, options)
+    return locked
+
+
+def study_delete(*, study: Study) -> None:
+    """Delete a draft study; live and closed studies hold answers and are never deleted."""
+    with transaction.atomic():
+        locked = Study.objects.select_for_update().get(pk=study.pk)
+        if locked.status != Study.Status.DRAFT:
+            raise ValidationError(f"study {locked} is {locked.status}: only a draft can be deleted")
+        locked.lists.all().delete()
+        locked.items.all().delete()
+        locked.delete()
+
+
+def design_of(study: Study) -> StudyDesign:
+    """Return the design a study was made with (to edit it)."""
+    return StudyDesign(
+        name=study.name,
+        study_type=study.study_type,
+        dataset=study.dataset,
+        model=study.model,
+        methods=sorted(study.methods.values_list("name", flat=True)),
+        description=study.description,
+        seed=study.seed,
+        n_items=study.n_items,
+        items_per_participant=study.items_per_participant,
+        ratings_per_item=study.ratings_per_item,
+        condition_design=study.condition_design,
+        balance_outcomes=study.balance_outcomes,
+        practice_count=study.practice_count,
+        attention_check_positions=list(study.attention_check_positions),
+        gold_positions=list(study.gold_positions),
+        type_options=dict(study.type_options),
+        display_mode=study.display_mode,
+        top_k=study.top_k,
+        consent_text=study.consent_text,
+        instructions=study.instructions,
+        questionnaire=[
+            {
+                "key": q.key,
+                "kind": q.kind,
+                "prompt": q.prompt,
+                "points": q.points,
+                "low_label": q.low_label,
+                "high_label": q.high_label,
+                "required": q.required,
+            }
+            for q in study.questionnaire.all()
+        ],
+        sources=list(study.sources),
+        completion_code=study.completion_code,
+        pay=study.pay,
+        estimated_minutes=study.estimated_minutes,
+        time_limit_minutes=study.time_limit_minutes,
+    )

@@ -1,0 +1,130 @@
+"""A participant's steps outside the trials: consent, instructions, questionnaire, completion."""
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from studies.models import Assignment, Participant, QuestionnaireAnswer, Study
+
+from .assignment import assignment_start
+from .errors import OutOfOrder, StudyNotOpen
+
+MAX_TEXT = 5000
+
+
+def _live(participant: Participant) -> None:
+    if participant.study.status != Study.Status.LIVE:
+        raise StudyNotOpen("This study is closed; no more answers are accepted.")
+
+
+def participant_consent(
+    *, participant: Participant, agree: bool, now: datetime | None = None
+) -> Participant:
+    """Record consent and hand out an assignment, or record that consent was declined.
+
+    Agreeing twice changes nothing. Raise StudyFull when no list has room.
+    """
+    now = now or timezone.now()
+    _live(participant)
+    if participant.consented_at is None:
+        if not agree:
+            Participant.objects.filter(pk=participant.pk, consented_at__isnull=True).update(
+                status=Participant.Status.DECLINED, ended_at=now
+            )
+            participant.refresh_from_db()
+            return participant
+        Participant.objects.filter(pk=participant.pk, consented_at__isnull=True).update(
+            consented_at=now, status=Participant.Status.CONSENTED
+        )
+        participant.refresh_from_db()
+    assignment_start(participant=participant, now=now)
+    participant.refresh_from_db()
+    return participant
+
+
+def participant_instructions_read(*, participant: Participant, now: datetime | None = None) -> None:
+    """Record that the participant read the instructions (once)."""
+    if participant.consented_at is None:
+        raise OutOfOrder("Please give your consent first.")
+    Participant.objects.filter(pk=participant.pk, instructions_read_at__isnull=True).update(
+        instructions_read_at=now or timezone.now()
+    )
+    participant.refresh_from_db()
+
+
+def _clean_answers(participant: Participant, data: Mapping[str, Any]) -> dict[int, Any]:
+    errors: dict[str, str] = {}
+    values: dict[int, Any] = {}
+    for item in participant.study.questionnaire.all():
+        raw = data.get(item.key)
+        raw = "" if raw is None else str(raw).strip()
+        if not raw:
+            if item.required:
+                errors[item.key] = "Please answer this question."
+            continue
+        if item.kind == item.Kind.LIKERT:
+            try:
+                number = int(raw)
+            except ValueError:
+                errors[item.key] = f"Expected a whole number from 1 to {item.points}."
+                continue
+            if not 1 <= number <= (item.points or 0):
+                errors[item.key] = f"Expected a number from 1 to {item.points}; got {number}."
+                continue
+            values[item.pk] = number
+        else:
+            if len(raw) > MAX_TEXT:
+                errors[item.key] = f"Please keep the answer under {MAX_TEXT} characters."
+                continue
+            values[item.pk] = raw
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def questionnaire_submit(
+    *, participant: Participant, data: Mapping[str, Any], now: datetime | None = None
+) -> Participant:
+    """Store the post-study questionnaire and complete the participant.
+
+    Raise ValidationError keyed by question when an answer is missing or out of range;
+    nothing is stored then. A second submission is acknowledged and changes nothing.
+    """
+    _live(participant)
+    if participant.questionnaire_at is not None:
+        return participant
+    assignment = Assignment.objects.filter(participant=participant).first()
+    if assignment is None or assignment.status != Assignment.Status.COMPLETED:
+        raise OutOfOrder("Please finish the trials before the questionnaire.")
+    values = _clean_answers(participant, data)
+    with transaction.atomic():
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        if locked.questionnaire_at is not None:
+            return locked
+        QuestionnaireAnswer.objects.bulk_create(
+            [QuestionnaireAnswer(participant=locked, item_id=k, value=v) for k, v in values.items()]
+        )
+        locked.questionnaire_at = now or timezone.now()
+        locked.save(update_fields=["questionnaire_at"])
+    return participant_complete(participant=locked, now=now)
+
+
+def participant_complete(*, participant: Participant, now: datetime | None = None) -> Participant:
+    """Mark the participant completed once every trial (and the questionnaire) is answered."""
+    with transaction.atomic():
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        if locked.status == Participant.Status.COMPLETED:
+            return locked
+        assignment = Assignment.objects.filter(participant=locked).first()
+        if assignment is None or assignment.status != Assignment.Status.COMPLETED:
+            raise OutOfOrder("Please finish the trials first.")
+        if locked.study.questionnaire.exists() and locked.questionnaire_at is None:
+            raise OutOfOrder("Please answer the questionnaire first.")
+        locked.status = Participant.Status.COMPLETED
+        locked.completed_at = now or timezone.now()
+        locked.save(update_fields=["status", "completed_at"])
+    return locked
