@@ -15,5 +15,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/", include("explanations.api.urls")),
+    path("api/", include("studies.api.urls")),
+    path("", include("studies.urls")),
     path("", include("explanations.urls")),
 ]

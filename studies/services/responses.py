@@ -54,7 +54,7 @@ def _client_ms(raw: Any) -> int | None:
 def response_submit(
     *,
     participant: Participant,
-    trial_id: int,
+    trial_id: int | None,
     data: Mapping[str, Any],
     idempotency_key: str,
     client_duration_ms: Any = None,

@@ -102,13 +102,22 @@ class TrialView:
 def explanation_view(
     *, tokens: Sequence[str], scores: Sequence[float], label: str, uid: str, display: Display
 ) -> dict[str, Any]:
-    """Return the context of ``studies/trials/explanation.html`` for one explanation."""
-    return {
-        "label": label,
-        "uid": uid,
-        "cells": token_cells(tokens, scores, top_k=display.top_k),
-        "mode": display.mode,
-    }
+    """Return the context of ``studies/trials/explanation.html`` for one explanation.
+
+    Each token carries a spoken ``level`` ("strongly for", "weakly against", ...) so screen
+    readers get what the colours show; tokens outside the top k get none.
+    """
+    tokens_view = []
+    for cell in token_cells(tokens, scores, top_k=display.top_k):
+        strength = abs(cell.weight)
+        level = ""
+        if cell.top and strength > 0:
+            word = (
+                "strongly" if strength >= 2 / 3 else "moderately" if strength >= 1 / 3 else "weakly"
+            )
+            level = f"{word} {'for' if cell.weight > 0 else 'against'}"
+        tokens_view.append({"cell": cell, "level": level})
+    return {"label": label, "uid": uid, "tokens": tokens_view, "mode": display.mode}
 
 
 class StudyType:

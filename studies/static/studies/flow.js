@@ -1,0 +1,45 @@
+/* Participant flow: keyboard shortcuts and client-side timing. Pages work without it. */
+(function () {
+  "use strict";
+  var auto = document.querySelector("form[data-autosubmit]");
+  if (auto) { auto.submit(); return; }
+  var form = document.querySelector("form[data-trial-form]");
+  if (!form) { return; }
+  var start = window.performance ? performance.now() : Date.now();
+  var duration = form.querySelector("[data-client-duration]");
+  var sent = false;
+  function stamp() {
+    var now = window.performance ? performance.now() : Date.now();
+    if (duration) { duration.value = String(Math.round(now - start)); }
+  }
+  form.addEventListener("submit", function (event) {
+    if (sent) { event.preventDefault(); return; }  // a second click; the key would dedupe anyway
+    sent = true;
+    stamp();
+  });
+  function submit() {
+    if (form.requestSubmit) { form.requestSubmit(); } else { stamp(); form.submit(); }
+  }
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (event.altKey || event.ctrlKey || event.metaKey) { return; }
+    if (target && (target.tagName === "TEXTAREA" || (target.tagName === "INPUT" && target.type === "text"))) { return; }
+    if (event.key === "Enter") {
+      var needsChoice = form.querySelector("input[data-key]");
+      if (!needsChoice || form.querySelector("input[data-key]:checked")) {
+        event.preventDefault();
+        submit();
+      }
+      return;
+    }
+    var options = form.querySelectorAll("input[data-key]");
+    for (var i = 0; i < options.length; i++) {
+      if (options[i].getAttribute("data-key") === event.key && !options[i].disabled) {
+        options[i].checked = true;
+        options[i].focus();
+        event.preventDefault();
+        return;
+      }
+    }
+  });
+})();

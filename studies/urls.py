@@ -1,0 +1,47 @@
+"""Researcher pages under ``studies/`` and the participant flow under ``s/``."""
+
+from django.urls import include, path
+
+from .views import participant, researcher
+
+researcher_patterns = [
+    path("", researcher.study_list, name="study-list"),
+    path("new/", researcher.study_new, name="study-new"),
+    path("<int:pk>/", researcher.study_detail, name="study-detail"),
+    path("<int:pk>/edit/", researcher.study_edit, name="study-edit"),
+    path("<int:pk>/delete/", researcher.study_delete_view, name="study-delete"),
+    path("<int:pk>/preview/", researcher.study_preview, name="study-preview"),
+    path(
+        "<int:pk>/preview/<int:position>/",
+        researcher.study_preview,
+        name="study-preview-trial",
+    ),
+    path("<int:pk>/launch/", researcher.study_launch_view, name="study-launch"),
+    path("<int:pk>/close/", researcher.study_close_view, name="study-close"),
+    path("<int:pk>/progress/", researcher.study_progress_view, name="study-progress"),
+    path("<int:pk>/exclusions/", researcher.study_exclusions, name="study-exclusions"),
+    path(
+        "<int:pk>/exclusions/<int:exclusion_id>/revoke/",
+        researcher.exclusion_revoke_view,
+        name="exclusion-revoke",
+    ),
+    path("<int:pk>/invitations/", researcher.study_invitations, name="study-invitations"),
+]
+
+participant_patterns = [
+    path("<uuid:study_uid>/", participant.entry, name="entry"),
+    path("invite/<str:token>/", participant.invitation_entry, name="invitation"),
+    path("p/<uuid:uid>/", participant.resume, name="resume"),
+    path("p/<uuid:uid>/consent/", participant.consent, name="consent"),
+    path("p/<uuid:uid>/instructions/", participant.instructions, name="instructions"),
+    path("p/<uuid:uid>/trial/", participant.trial, name="trial"),
+    path("p/<uuid:uid>/questionnaire/", participant.questionnaire, name="questionnaire"),
+    path("p/<uuid:uid>/done/", participant.done, name="done"),
+    path("p/<uuid:uid>/ended/", participant.ended, name="ended"),
+    path("p/<uuid:uid>/withdraw/", participant.withdraw, name="withdraw"),
+]
+
+urlpatterns = [
+    path("studies/", include((researcher_patterns, "studies"))),
+    path("s/", include((participant_patterns, "participate"))),
+]

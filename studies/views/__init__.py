@@ -1,0 +1,1 @@
+"""HTML views: the participant flow and the researcher pages."""
