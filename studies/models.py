@@ -156,7 +156,9 @@ class StudyItem(models.Model):
     role = models.CharField(max_length=20, choices=Role.choices)
     position = models.PositiveIntegerField(help_text="Order within the condition and role.")
     instance = models.ForeignKey(Instance, on_delete=models.PROTECT, related_name="study_items")
-    methods = models.JSONField(help_text="Method names shown, in order (a variant).")
+    methods = models.JSONField(
+        blank=True, help_text="Method names shown, in order (a variant); empty shows none."
+    )
     explanations = models.ManyToManyField(Explanation, blank=True, related_name="study_items")
     outcome = models.CharField(max_length=10, blank=True, help_text="TP/FP/TN/FN, correct/wrong.")
     expected = models.JSONField(

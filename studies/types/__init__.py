@@ -1,6 +1,6 @@
 """Study types: each module registers one (see :mod:`studies.types.base`)."""
 
-from . import pairwise_preference, plausibility_rating
+from . import pairwise_preference, plausibility_rating, rationale_annotation
 from .base import StudyType, get_type, register, type_choices, type_names
 
 __all__ = [
@@ -8,6 +8,7 @@ __all__ = [
     "get_type",
     "pairwise_preference",
     "plausibility_rating",
+    "rationale_annotation",
     "register",
     "type_choices",
     "type_names",

@@ -1,0 +1,217 @@
+"""Rationale annotation: the participant marks the words that justify the label.
+
+The participant reads the text and a label (the gold label by default, or the model's
+prediction) and marks the tokens that justify it: by clicking, by dragging across words,
+or with the keyboard (arrow keys move between words, space toggles one). No explanation is
+shown; the chosen methods only decide which instances qualify (those explained by every
+one of them, so the new rationales can score those explanations).
+
+The answer is ``{"indices": [sorted token indices], "comment": str}``. Each answered test
+or gold trial also becomes a :class:`~explanations.models.HumanRationale` of the instance
+(``source="study"``, annotator ``study<id>:participant<id>``; see
+:mod:`studies.services.rationales`), which the plausibility scores of ``compute_scores``
+then use like any imported rationale.
+
+Gold items show an instance with a known rationale (never displayed): the answer passes
+when its token F1 against that rationale reaches ``gold_min_f1``. Attention checks ask to
+mark one named word (the first or the second) and nothing else.
+"""
+
+import re
+from collections.abc import Hashable, Mapping, Sequence
+from random import Random
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from studies.services.rationales import rationales_sync
+
+from .base import StudyType, TrialView, register
+from .plausibility_rating import clean_comment
+
+DEFAULT_QUESTION = "Mark the words that justify the label."
+LABEL_SOURCES = ("gold", "prediction")
+ORDINALS = ("first", "second")
+TOKEN_FIELD = re.compile(r"^t(\d+)$")
+
+
+def token_f1(marked: Sequence[int], truth: Sequence[int]) -> float:
+    """Return the token F1 of ``marked`` against ``truth``: 2|M & T| / (|M| + |T|)."""
+    m, t = set(marked), set(truth)
+    if not m and not t:
+        return 1.0
+    return 2 * len(m & t) / (len(m) + len(t))
+
+
+def parse_indices(data: Mapping[str, Any], n_tokens: int) -> list[int]:
+    """Return the marked token indices posted as ``tokens`` ("0,3,4") and/or ``t<i>`` boxes.
+
+    Raise ValidationError naming the first index that is not a word of the text.
+    """
+    raw: list[str] = [p for p in re.split(r"[\s,]+", str(data.get("tokens") or "")) if p]
+    raw += [m.group(1) for key, v in data.items() if (m := TOKEN_FIELD.match(key)) and v]
+    indices: set[int] = set()
+    for part in raw:
+        if not part.isdigit():
+            raise ValidationError(f"Marked words are sent as word numbers; got {part[:20]!r}.")
+        index = int(part)
+        if index >= n_tokens:
+            raise ValidationError(
+                f"Word {index + 1} is not in this text (it has {n_tokens} words)."
+            )
+        indices.add(index)
+    return sorted(indices)
+
+
+@register
+class RationaleAnnotation(StudyType):
+    name = "rationale_annotation"
+    label = "Rationale annotation"
+    description = "Mark the words that justify the label; the answers become human rationales."
+    template_name = "studies/trials/rationale_annotation.html"
+    keyboard_help = (
+        "Arrow keys move between words, Space marks or unmarks one; "
+        "you can also click or drag across words. Enter continues."
+    )
+
+    def option_fields(self) -> dict[str, forms.Field]:
+        return {
+            "label_source": forms.ChoiceField(
+                choices=[("gold", "Gold label"), ("prediction", "Model's prediction")],
+                initial="gold",
+                help_text="The label the marked words must justify.",
+            ),
+            "question": forms.CharField(initial=DEFAULT_QUESTION, max_length=300),
+            "min_tokens": forms.IntegerField(min_value=1, initial=1),
+            "max_tokens": forms.IntegerField(
+                min_value=1, required=False, help_text="Empty: no upper limit."
+            ),
+            "gold_min_f1": forms.FloatField(
+                min_value=0, max_value=1, initial=0.5, help_text="Token F1 a gold answer needs."
+            ),
+            "comment": forms.BooleanField(required=False, initial=False, label="Optional comment"),
+        }
+
+    def clean_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        options = super().clean_options(options)
+        source = options.get("label_source", "gold")
+        if source not in LABEL_SOURCES:
+            raise ValidationError(f"option label_source={source!r}: expected gold or prediction")
+        limits: dict[str, int | None] = {}
+        for key, default in (("min_tokens", 1), ("max_tokens", None)):
+            value = options.get(key, default)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ValidationError(f"option {key}={value!r}: expected a whole number >= 1")
+            limits[key] = value
+        low, high = limits["min_tokens"], limits["max_tokens"]
+        if high is not None and low is not None and high < low:
+            raise ValidationError(f"option max_tokens={high} is below min_tokens={low}")
+        f1 = options.get("gold_min_f1", 0.5)
+        if isinstance(f1, bool) or not isinstance(f1, int | float) or not 0 <= f1 <= 1:
+            raise ValidationError(f"option gold_min_f1={f1!r}: expected a number from 0 to 1")
+        comment = options.get("comment", False)
+        if not isinstance(comment, bool):
+            raise ValidationError(f"option comment={comment!r}: expected true or false")
+        return {
+            "label_source": source,
+            "question": str(options.get("question") or DEFAULT_QUESTION),
+            "min_tokens": low,
+            "max_tokens": high,
+            "gold_min_f1": float(f1),
+            "comment": comment,
+        }
+
+    def variants(self, methods: Sequence[str]) -> list[tuple[str, ...]]:
+        return [()]
+
+    def attention_check(self, *, options: Mapping[str, Any], rng: Random) -> dict[str, Any]:
+        index = rng.randrange(len(ORDINALS))
+        return {
+            "instruction": (
+                "To show you are reading carefully, mark only the "
+                f"{ORDINALS[index]} word of the text, and no other word."
+            ),
+            "indices": [index],
+        }
+
+    def gold_expected(self, *, options: Mapping[str, Any]) -> dict[str, Any]:
+        return {"instruction": None, "min_f1": options["gold_min_f1"]}
+
+    # Reading the snapshot ---------------------------------------------------------------
+    def _label(self, view: TrialView) -> tuple[int, str, str]:
+        """Return (label index, label name, where it came from) the rationale justifies."""
+        snap = view.snapshot
+        if view.options["label_source"] == "gold" and snap.get("gold_label") is not None:
+            return snap["gold_label"], snap["label_names"][snap["gold_label"]], "gold"
+        prediction = snap["prediction"]
+        return prediction["label"], prediction["label_name"], "prediction"
+
+    def _known_rationale(self, view: TrialView) -> list[int] | None:
+        for explanation in view.snapshot.get("explanations", []):
+            if explanation["method"] == "human_rationale":
+                return [i for i, s in enumerate(explanation["scores"]) if s > 0.5]
+        return None
+
+    # Trial ------------------------------------------------------------------------------
+    def trial_context(self, view: TrialView) -> dict[str, Any]:
+        snap = view.snapshot
+        _, label_name, source = self._label(view)
+        return {
+            "context_text": snap["instance"]["context"],
+            "tokens": list(enumerate(snap["instance"]["tokens"])),
+            "label": label_name,
+            "label_is_prediction": source == "prediction",
+            "question": view.options["question"],
+            "min_tokens": view.options["min_tokens"],
+            "max_tokens": view.options["max_tokens"],
+            "comment": view.options["comment"],
+            "instruction": (view.expected or {}).get("instruction"),
+        }
+
+    def clean_answer(self, view: TrialView, data: Mapping[str, Any]) -> Any:
+        n_tokens = len(view.snapshot["instance"]["tokens"])
+        indices = parse_indices(data, n_tokens)
+        low, high = view.options["min_tokens"], view.options["max_tokens"]
+        if len(indices) < low:
+            raise ValidationError(
+                "Please mark at least one word that justifies the label."
+                if low == 1
+                else f"Please mark at least {low} words that justify the label."
+            )
+        if high is not None and len(indices) > high:
+            raise ValidationError(f"Please mark at most {high} words; you marked {len(indices)}.")
+        return {"indices": indices, "comment": clean_comment(data, view.options["comment"])}
+
+    def passes(self, view: TrialView, value: Any) -> bool | None:
+        if not view.expected:
+            return None
+        if "indices" in view.expected:
+            return bool(value["indices"] == view.expected["indices"])
+        truth = self._known_rationale(view)
+        if truth is None:
+            return None
+        return token_f1(value["indices"], truth) >= view.expected["min_f1"]
+
+    def record(self, view: TrialView, value: Any) -> dict[str, Any]:
+        label, label_name, source = self._label(view)
+        truth = self._known_rationale(view)
+        return {
+            "indices": list(value["indices"]),
+            "n_marked": len(value["indices"]),
+            "n_tokens": len(view.snapshot["instance"]["tokens"]),
+            "label": label,
+            "label_name": label_name,
+            "label_source": source,
+            "gold_rationale_f1": None if truth is None else token_f1(value["indices"], truth),
+            "comment": value.get("comment", ""),
+        }
+
+    def straightline_key(self, view: TrialView, value: Any) -> Hashable:
+        return tuple(value["indices"])
+
+    def after_response(self, view: TrialView, value: Any) -> None:
+        if view.role in ("test", "gold"):
+            rationales_sync(instance_id=int(view.snapshot["instance"]["id"]))
