@@ -1,0 +1,195 @@
+"""The REST API alone: create, preview, launch, monitor, exclude, close; owner-only access."""
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from studies.models import Participant, Response, Study
+
+from .factories import make_study
+from .flow import answer_all, consent_and_read
+
+pytestmark = pytest.mark.django_db
+
+
+def payload(dataset, model, **overrides):
+    body = {
+        "name": "API study",
+        "study_type": "plausibility_rating",
+        "dataset": dataset.name,
+        "model": model.name,
+        "methods": ["gradient", "lrp"],
+        "n_items": 4,
+        "ratings_per_item": 2,
+        "condition_design": "between",
+        "attention_check_positions": [1],
+        "gold_positions": [],
+        "type_options": {"scale": "slider", "comment": True},
+        "questionnaire_preset": "explanation_satisfaction",
+        "questionnaire": [{"kind": "text", "prompt": "Comments?", "required": False}],
+        "completion_code": "API42",
+        "sources": ["prolific", "mturk"],
+    }
+    body.update(overrides)
+    return body
+
+
+def test_researcher_runs_a_study_from_the_api(api, corpus):
+    dataset, model = corpus
+    created = api.post("/api/studies/", payload(dataset, model), format="json")
+    assert created.status_code == 201, created.json()
+    study = created.json()
+    assert study["status"] == "draft"
+    assert study["lists"] == 2  # between-subject: one condition (and list) per method
+    assert study["places"] == 4
+    assert len(study["questionnaire"]) == 9
+    assert study["type_options"]["scale"] == "slider"
+    sid = study["id"]
+    patched = api.patch(f"/api/studies/{sid}/", {"name": "API study v2"}, format="json")
+    assert patched.status_code == 200
+    assert patched.json()["name"] == "API study v2"
+    assert patched.json()["completion_code"] == "API42"
+    preview = api.get(f"/api/studies/{sid}/preview/").json()
+    assert [t["role"] for t in preview].count("attention_check") == 1
+    assert all('type="range"' in t["html"] for t in preview)
+    check = next(t for t in preview if t["role"] == "attention_check")
+    assert "slider all the way to the left" in check["instruction"]
+    bad = api.post(
+        f"/api/studies/{sid}/preview/1/answer/", {"answer": {"rating": 101}}, format="json"
+    )
+    assert bad.status_code == 400
+    assert "between 0 and 100" in bad.json()["detail"]
+    good = api.post(
+        f"/api/studies/{sid}/preview/1/answer/", {"answer": {"rating": 70}}, format="json"
+    )
+    assert good.json()["stored"] is False
+    assert not Response.objects.exists()
+    launched = api.post(f"/api/studies/{sid}/launch/")
+    assert launched.json()["status"] == "live"
+    assert api.patch(f"/api/studies/{sid}/", {"name": "x"}, format="json").status_code == 400
+    assert api.delete(f"/api/studies/{sid}/").status_code == 400
+    # Two participants through Prolific.
+    uid = launched.json()["uid"]
+    for pid in ("a", "b"):
+        client = Client()
+        page = consent_and_read(client, client.get(f"/s/{uid}/?PROLIFIC_PID={pid}", follow=True))
+        answer_all(
+            client, page, straight=True, questionnaire={f"ess_{k}": "2" for k in range(1, 9)}
+        )
+    progress = api.get(f"/api/studies/{sid}/progress/").json()
+    assert progress["participants"]["completed"] == 2
+    assert [lst["filled"] for lst in progress["lists"]] == [1, 1]
+    participants = api.get(f"/api/studies/{sid}/participants/").json()
+    assert {p["external_id"] for p in participants} == {"a", "b"}
+    rows = api.get(f"/api/studies/{sid}/responses/").json()
+    test_rows = [r for r in rows["responses"] if r["role"] == "test"]
+    assert len(test_rows) == 8
+    assert all(
+        r["shown"][0]["scores"]["comprehensiveness_aopc"]["kind"] == "faithfulness"
+        for r in test_rows
+    )
+    assert len(rows["questionnaire"]) == 16
+    applied = api.post(f"/api/studies/{sid}/exclusions/", {"straight_lining_min": 2}, format="json")
+    assert applied.status_code == 201
+    assert len(applied.json()) == 2
+    first = applied.json()[0]["id"]
+    revoked = api.post(f"/api/studies/{sid}/exclusions/{first}/revoke/")
+    assert revoked.json()["active"] is False
+    assert api.post(f"/api/studies/{sid}/exclusions/{first}/revoke/").status_code == 400
+    manual = api.post(
+        f"/api/studies/{sid}/exclude/",
+        {"participant": participants[0]["id"], "reason": "duplicate IP"},
+        format="json",
+    )
+    assert manual.status_code == 201
+    log = api.get(f"/api/studies/{sid}/exclusions/").json()
+    assert len(log) == 3
+    closed = api.post(f"/api/studies/{sid}/close/")
+    assert closed.json()["status"] == "closed"
+    assert api.get("/api/studies/").json()[0]["name"] == "API study v2"
+
+
+def test_invalid_designs_name_the_field(api, corpus):
+    dataset, model = corpus
+    unknown = api.post(
+        "/api/studies/", payload(dataset, model, study_type="telepathy"), format="json"
+    )
+    assert unknown.status_code == 400
+    assert "study_type" in unknown.json()
+    options = api.post(
+        "/api/studies/", payload(dataset, model, type_options={"points": 9}), format="json"
+    )
+    assert options.status_code == 400
+    assert "points=9" in str(options.json()["type_options"])
+    hidden = api.post(
+        "/api/studies/", {**payload(dataset, model), "dataset": "nope"}, format="json"
+    )
+    assert hidden.status_code == 400
+    assert "dataset" in hidden.json()
+    gold = api.post(
+        "/api/studies/", payload(dataset, model, gold_positions=[1] * 30), format="json"
+    )
+    assert gold.status_code == 400
+    assert not Study.objects.exists()
+
+
+ACTIONS = [
+    ("get", "/api/studies/{pk}/"),
+    ("patch", "/api/studies/{pk}/"),
+    ("delete", "/api/studies/{pk}/"),
+    ("post", "/api/studies/{pk}/launch/"),
+    ("post", "/api/studies/{pk}/close/"),
+    ("get", "/api/studies/{pk}/progress/"),
+    ("get", "/api/studies/{pk}/preview/"),
+    ("post", "/api/studies/{pk}/preview/1/answer/"),
+    ("get", "/api/studies/{pk}/participants/"),
+    ("get", "/api/studies/{pk}/responses/"),
+    ("get", "/api/studies/{pk}/exclusions/"),
+    ("post", "/api/studies/{pk}/exclusions/"),
+    ("post", "/api/studies/{pk}/exclude/"),
+    ("post", "/api/studies/{pk}/exclusions/1/revoke/"),
+    ("get", "/api/studies/{pk}/invitations/"),
+    ("post", "/api/studies/{pk}/invitations/"),
+]
+
+
+@pytest.mark.parametrize(("method", "url"), ACTIONS)
+def test_api_is_for_the_owner_only(make_researcher, researcher, corpus, method, url):
+    dataset, model = corpus
+    study = make_study(researcher, dataset, model, launch=False)
+    path = url.format(pk=study.pk)
+    assert getattr(APIClient(), method)(path).status_code in (401, 403)
+    other = APIClient()
+    other.force_authenticate(make_researcher("mallory"))
+    assert getattr(other, method)(path, {}, format="json").status_code == 404
+    assert other.get("/api/studies/").json() == []
+    owner = APIClient()
+    owner.force_authenticate(researcher)
+    assert getattr(owner, method)(path, {}, format="json").status_code in (200, 201, 204, 400, 404)
+    if method == "get":
+        assert owner.get(path).status_code == 200
+
+
+def test_invited_expert_reaches_only_their_study(api, researcher, corpus):
+    dataset, model = corpus
+    mine = make_study(researcher, dataset, model, name="invited", sources=["invited"])
+    other = make_study(researcher, dataset, model, name="other", sources=["invited"], seed=9)
+    invited = api.post(f"/api/studies/{mine.pk}/invitations/", {"labels": ["Dr X"]}, format="json")
+    assert invited.status_code == 201
+    url = invited.json()[0]["url"]
+    expert = Client()
+    assert expert.get(url, follow=True).status_code == 200
+    participant = Participant.objects.get(study=mine)
+    # The anonymous link of the other (invitation-only) study refuses them; their own
+    # participant pages only ever show their own study.
+    assert expert.get(f"/s/{other.uid}/").status_code == 403
+    assert not Participant.objects.filter(study=other).exists()
+    assert expert.get(f"/s/p/{participant.uid}/consent/").status_code == 200
+    assert b"invited" in expert.get(f"/s/p/{participant.uid}/consent/").content
+
+
+def test_schema_describes_the_study_endpoints(api):
+    schema = api.get("/api/schema/?format=json").json()
+    assert "/api/studies/{id}/launch/" in schema["paths"]
+    assert "/api/studies/{id}/exclusions/{exclusion_id}/revoke/" in schema["paths"]
+    assert "StudyDesign" in schema["components"]["schemas"]
