@@ -1,0 +1,114 @@
+"""Gradient methods against Captum on the same trained models and inputs."""
+
+import numpy as np
+import pytest
+import torch
+from captum.attr import InputXGradient, IntegratedGradients, Saliency
+
+from explanations.compute.attribution import explain
+from explanations.compute.attribution.gradients import quadrature
+from tests.explanations.compute.conftest import (
+    assert_matches,
+    embedding_forward,
+    predicted,
+)
+
+CASES = [
+    ("trained_bilstm", "sentiment_batch"),
+    ("trained_transformer", "sentiment_batch"),
+    ("trained_pair_bilstm", "pair_batch"),
+    ("trained_pair_transformer", "pair_batch"),
+]
+
+
+@pytest.fixture(params=CASES, ids=[case[0] for case in CASES])
+def case(request):
+    """Return (model, batch) for each architecture, single and pair."""
+    model_name, batch_name = request.param
+    return request.getfixturevalue(model_name).model, request.getfixturevalue(batch_name)
+
+
+def test_gradient_matches_captum_saliency_l2(case):
+    model, batch = case
+    embeddings, forward = embedding_forward(model, batch)
+    target = predicted(model, batch)
+    grads = Saliency(forward).attribute(embeddings, target=target, abs=False)
+    reference = grads.norm(dim=-1).detach().numpy()
+    assert_matches(explain(model, batch, "gradient"), reference, batch)
+
+
+def test_grad_input_matches_captum_input_x_gradient(case):
+    model, batch = case
+    embeddings, forward = embedding_forward(model, batch)
+    target = predicted(model, batch)
+    attributions = InputXGradient(forward).attribute(embeddings, target=target)
+    reference = attributions.sum(dim=-1).detach().numpy()
+    assert_matches(explain(model, batch, "grad_input"), reference, batch)
+
+
+def test_integrated_gradients_match_captum_gauss_legendre(case):
+    model, batch = case
+    embeddings, forward = embedding_forward(model, batch)
+    target = predicted(model, batch)
+    attributions, delta = IntegratedGradients(forward).attribute(
+        embeddings,
+        baselines=torch.zeros_like(embeddings),
+        target=target,
+        method="gausslegendre",
+        n_steps=50,
+        return_convergence_delta=True,
+    )
+    ours = explain(model, batch, "integrated_gradients")
+    largest = assert_matches(ours, attributions.sum(dim=-1).detach().numpy(), batch)
+    gaps = np.array([a.extras["completeness_gap"] for a in ours])
+    assert largest >= 0
+    np.testing.assert_allclose(gaps, delta.detach().numpy(), atol=1e-5)
+
+
+def test_integrated_gradients_with_pad_baseline_match_captum(trained_bilstm, sentiment_batch):
+    model, batch = trained_bilstm.model, sentiment_batch
+    embeddings, forward = embedding_forward(model, batch)
+    pad = model.embedding.weight[0].detach().expand_as(embeddings)
+    attributions = IntegratedGradients(forward).attribute(
+        embeddings, baselines=pad, target=predicted(model, batch), n_steps=50
+    )
+    ours = explain(model, batch, "integrated_gradients", baseline="pad")
+    assert_matches(ours, attributions.sum(dim=-1).detach().numpy(), batch)
+
+
+def test_riemann_trapezoid_is_captums_times_its_step_factor(trained_bilstm, sentiment_batch):
+    """Captum's trapezoid uses steps of 1/n, ours 1/(n-1): scores differ by (n-1)/n exactly."""
+    model, batch = trained_bilstm.model, sentiment_batch
+    embeddings, forward = embedding_forward(model, batch)
+    attributions = IntegratedGradients(forward).attribute(
+        embeddings,
+        baselines=torch.zeros_like(embeddings),
+        target=predicted(model, batch),
+        method="riemann_trapezoid",
+        n_steps=20,
+    )
+    ours = explain(
+        model, batch, "integrated_gradients", integration="riemann_trapezoid", n_steps=20
+    )
+    reference = attributions.sum(dim=-1).detach().numpy() * 20 / 19
+    assert_matches(ours, reference, batch)
+
+
+def test_completeness_gap_is_under_one_percent_on_the_trained_model(
+    trained_bilstm, sentiment_batch
+):
+    for result in explain(trained_bilstm.model, sentiment_batch, "integrated_gradients"):
+        change = result.extras["f_x"] - result.extras["f_baseline"]
+        assert abs(result.extras["completeness_gap"]) < 0.01 * abs(change)
+        assert result.scores.sum() - change == pytest.approx(
+            result.extras["completeness_gap"], abs=1e-6
+        )
+
+
+def test_gauss_legendre_nodes_integrate_a_polynomial_exactly():
+    """By hand: the integral of 5 a^4 over [0, 1] is 1; 3 nodes are exact up to degree 5."""
+    nodes, weights = quadrature(3, "gausslegendre")
+    assert float(np.sum(weights * 5 * nodes**4)) == pytest.approx(1.0, abs=1e-12)
+    nodes, weights = quadrature(5, "riemann_trapezoid")
+    np.testing.assert_allclose(nodes, [0, 0.25, 0.5, 0.75, 1.0])
+    np.testing.assert_allclose(weights, [0.125, 0.25, 0.25, 0.25, 0.125])
