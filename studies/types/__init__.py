@@ -1,10 +1,11 @@
 """Study types: each module registers one (see :mod:`studies.types.base`)."""
 
-from . import pairwise_preference, plausibility_rating, rationale_annotation
+from . import aided_task, pairwise_preference, plausibility_rating, rationale_annotation
 from .base import StudyType, get_type, register, type_choices, type_names
 
 __all__ = [
     "StudyType",
+    "aided_task",
     "get_type",
     "pairwise_preference",
     "plausibility_rating",

@@ -1,0 +1,114 @@
+"""Answer fields shared by the task types: choose a label, rate on a scale, say how sure.
+
+The aided task, forward simulation and counterfactual simulation all ask the participant
+for a label (their own, or the one they expect the model to give) and some ask for a
+rating. Label choices carry ``data-key`` "1", "2", ... so the flow's script selects them
+with the number keys; ratings are plain radio groups (Tab to reach them, arrows to move).
+"""
+
+from collections.abc import Mapping, Sequence
+from random import Random
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+MAX_KEYED_LABELS = 9
+
+
+def label_choices(label_names: Sequence[str]) -> list[dict[str, Any]]:
+    """Return one radio choice per label: ``index``, ``name`` and its number key."""
+    return [
+        {
+            "index": i,
+            "name": name,
+            "key": str(i + 1) if i < MAX_KEYED_LABELS else "",
+        }
+        for i, name in enumerate(label_names)
+    ]
+
+
+def clean_label(
+    data: Mapping[str, Any], label_names: Sequence[str], *, field: str = "label"
+) -> int:
+    """Return the chosen label index; raise ValidationError naming the labels otherwise."""
+    raw = str(data.get(field) or "").strip()
+    names = ", ".join(label_names)
+    if not raw:
+        raise ValidationError(f"Please choose one of the labels ({names}).")
+    if not raw.isdigit() or int(raw) >= len(label_names):
+        raise ValidationError(f"The label must be one of {names}; got {raw[:20]!r}.")
+    return int(raw)
+
+
+def clean_scale(data: Mapping[str, Any], field: str, points: int, what: str) -> int:
+    """Return a rating from 1 to ``points``; raise ValidationError saying what was expected."""
+    raw = str(data.get(field) or "").strip()
+    if not raw:
+        raise ValidationError(f"Please choose {what} (1 to {points}).")
+    if not raw.isdigit() or not 1 <= int(raw) <= points:
+        raise ValidationError(
+            f"{what[0].upper()}{what[1:]} must be a whole number from 1 to {points}; got {raw[:20]!r}."
+        )
+    return int(raw)
+
+
+def scale_points(points: int) -> list[int]:
+    """Return the points of a 1..``points`` scale."""
+    return list(range(1, points + 1))
+
+
+def label_attention_check(rng: Random) -> dict[str, Any]:
+    """Return an instructed-response rule: choose label 0 or 1 (every task has two labels).
+
+    The instruction names the label, which only the trial's snapshot knows, so it is
+    written by :func:`label_instruction` when the trial is drawn.
+    """
+    return {"instruction": None, "label": rng.randrange(2)}
+
+
+def label_instruction(expected: Mapping[str, Any] | None, label_names: Sequence[str]) -> str | None:
+    """Return the instruction of a label attention check (or an item's own instruction)."""
+    if not expected:
+        return None
+    if expected.get("instruction"):
+        return str(expected["instruction"])
+    if "label" in expected:
+        name = label_names[int(expected["label"])]
+        return f"To show you are reading carefully, choose “{name}” for this item."
+    return None
+
+
+def check_bool(options: Mapping[str, Any], key: str, default: bool) -> bool:
+    """Return a true/false option; raise ValidationError naming it otherwise."""
+    value = options.get(key, default)
+    if not isinstance(value, bool):
+        raise ValidationError(f"option {key}={value!r}: expected true or false")
+    return value
+
+
+def check_choice(options: Mapping[str, Any], key: str, allowed: Sequence[str], default: str) -> str:
+    """Return an option that must be one of ``allowed``; raise ValidationError otherwise."""
+    value = options.get(key, default)
+    if value not in allowed:
+        raise ValidationError(f"option {key}={value!r}: expected one of {', '.join(allowed)}")
+    return str(value)
+
+
+def check_int(
+    options: Mapping[str, Any], key: str, default: int | None, *, low: int, high: int | None = None
+) -> int | None:
+    """Return a whole-number option in [low, high] (None allowed when the default is None)."""
+    value = options.get(key, default)
+    if value is None and default is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        bounds = f"from {low} to {high}" if high is not None else f">= {low}"
+        raise ValidationError(f"option {key}={value!r}: expected a whole number {bounds}")
+    return value

@@ -1,0 +1,182 @@
+"""Aided task: participants label texts with or without highlights and the model's prediction."""
+
+import pytest
+from django.urls import reverse
+
+from studies import selectors
+from studies.models import Participant, Response, Trial
+from studies.services.assignment import EntryIds, participant_enter
+from studies.services.participants import participant_consent, participant_instructions_read
+from studies.services.responses import response_submit
+from studies.types.aided_task import reliance_summary
+
+from .factories import make_study
+from .flow import consent_and_read, trial_form
+
+pytestmark = pytest.mark.django_db
+
+
+def aided_study(researcher, corpus, **overrides):
+    dataset, model = corpus
+    design = {
+        "study_type": "aided_task",
+        "methods": ["gradient"],
+        "condition_design": "between",
+        "n_items": 4,
+        "ratings_per_item": 2,
+        "gold_positions": [],
+        "type_options": {"show_prediction": "crossed"},
+    }
+    design.update(overrides)
+    return make_study(researcher, dataset, model, **design)
+
+
+def answer_for(trial: Trial) -> dict[str, str]:
+    """Label: the instructed one, else the gold label on even positions and the other on odd."""
+    expected = trial.item.expected or {}
+    gold = trial.item.frozen["gold_label"]
+    label = expected.get("label", gold if trial.position % 2 == 0 else 1 - gold)
+    return {"label": str(label), "confidence": str(1 + trial.position % 5)}
+
+
+def services_session(study):
+    participant = participant_enter(study=study, ids=EntryIds(source="anonymous"))
+    participant = participant_consent(participant=participant, agree=True)
+    participant_instructions_read(participant=participant)
+    for trial in participant.assignment.trials.select_related("item").order_by("position"):
+        response_submit(
+            participant=participant,
+            trial_id=trial.pk,
+            data=answer_for(trial),
+            idempotency_key=f"p{participant.pk}-t{trial.pk}",
+        )
+    return participant
+
+
+def test_a_full_session_records_accuracy_confidence_and_reliance(client, researcher, corpus):
+    study = aided_study(researcher, corpus)
+    assert sorted(study.conditions.values_list("name", flat=True)) == ["", "gradient"]
+    response = client.get(reverse("participate:entry", args=[study.uid]), follow=True)
+    response = consent_and_read(client, response)
+    path = response.request["PATH_INFO"]
+    participant = Participant.objects.get(study=study)
+    trials = list(participant.assignment.trials.select_related("item").order_by("position"))
+    highlighted = bool(trials[0].item.methods)
+    assert {t.payload["show_prediction"] for t in trials} == {True}  # first of its list
+    html = response.content.decode()
+    assert ("explanation-heatmap" in html) is highlighted
+    assert "The model predicted" in html
+    assert 'data-key="1"' in html and 'name="confidence"' in html  # noqa: PT018
+
+    trial_id, key = trial_form(response)
+    refused = client.post(path, {"trial": trial_id, "idempotency_key": key})
+    assert refused.status_code == 400
+    assert "Please choose one of the labels (negative, positive)." in refused.content.decode()
+    refused = client.post(path, {"trial": trial_id, "idempotency_key": key, "label": "0"})
+    assert "Please choose how confident you are (1 to 5)." in refused.content.decode()
+    refused = client.post(
+        path, {"trial": trial_id, "idempotency_key": key, "label": "2", "confidence": "3"}
+    )
+    assert "The label must be one of negative, positive; got &#x27;2&#x27;." in (
+        refused.content.decode()
+    )
+    assert not Response.objects.exists()
+
+    duplicated = False
+    response = refused
+    while b"data-trial-form" in response.content:
+        trial_id, key = trial_form(response)
+        trial = Trial.objects.select_related("item").get(pk=trial_id)
+        data = {"trial": trial_id, "idempotency_key": key, "client_duration_ms": "2500"}
+        data |= answer_for(trial)
+        response = client.post(path, data, follow=True)
+        assert response.status_code == 200
+        if not duplicated and trial.role == "test":
+            assert client.post(path, data).status_code == 302  # acknowledged, not stored again
+            duplicated = True
+    assert study.completion_code in response.content.decode()
+
+    responses = list(Response.objects.filter(participant=participant).select_related("trial__item"))
+    assert len(responses) == len(trials) == 6  # practice, 4 test, 1 attention check
+    rows = {r["trial_id"]: r for r in selectors.responses_for_analysis(study)}
+    for r in responses:
+        frozen = r.trial.item.frozen
+        answer = answer_for(r.trial)
+        assert r.value == {"label": int(answer["label"]), "confidence": int(answer["confidence"])}
+        assert r.client_duration_ms == 2500
+        assert r.server_duration_ms is not None
+        row = rows[r.trial_id]
+        gold, model = frozen["gold_label"], frozen["prediction"]["label"]
+        assert row["correct"] is (int(answer["label"]) == gold)
+        assert row["agrees_with_model"] is (int(answer["label"]) == model)
+        assert row["model_correct"] is (model == gold)
+        assert row["prediction_shown"] is True
+        assert row["highlight_method"] == ("gradient" if highlighted else None)
+        assert row["confidence_max"] == 5
+        if r.trial.role == "attention_check":
+            assert r.passed is True
+        else:
+            assert r.passed is None
+
+
+def test_crossed_prediction_splits_each_list_evenly(researcher, corpus):
+    study = aided_study(researcher, corpus)
+    participants = [services_session(study) for _ in range(4)]
+    arms: dict[int, list[bool]] = {}
+    for p in participants:
+        payloads = {t.payload["show_prediction"] for t in p.assignment.trials.all()}
+        assert len(payloads) == 1  # one arm per participant, for every trial
+        arms.setdefault(p.assignment.study_list_id, []).append(payloads.pop())
+    assert sorted(map(sorted, arms.values())) == [[False, True], [False, True]]
+    shown_hidden = {row["prediction_shown"] for row in selectors.responses_for_analysis(study)}
+    assert shown_hidden == {True, False}
+
+
+def test_hidden_prediction_is_not_shown(client, researcher, corpus):
+    study = aided_study(researcher, corpus, type_options={"show_prediction": "never"})
+    response = client.get(reverse("participate:entry", args=[study.uid]), follow=True)
+    html = consent_and_read(client, response).content.decode()
+    assert "The model predicted" not in html
+    assert "positive" in html  # the label choices
+
+
+def test_reliance_summary_matches_a_worked_example():
+    def row(method, shown, label, gold, model):
+        return {
+            "highlight_method": method,
+            "prediction_shown": shown,
+            "correct": label == gold,
+            "agrees_with_model": label == model,
+            "model_correct": model == gold,
+        }
+
+    rows = [
+        # gradient + prediction: model right twice (followed once), wrong twice (followed once)
+        row("gradient", True, 1, 1, 1),
+        row("gradient", True, 0, 1, 1),
+        row("gradient", True, 0, 0, 1),
+        row("gradient", True, 1, 0, 1),
+        # plain text, no prediction: model right once (followed), never wrong
+        row(None, False, 1, 1, 1),
+        {**row(None, False, 0, 0, 0), "role": "practice"},  # practice never counts
+    ]
+    assert reliance_summary(rows) == [
+        {
+            "highlight_method": None,
+            "prediction_shown": False,
+            "n": 1,
+            "accuracy": 1.0,
+            "agreement_model_right": 1.0,
+            "agreement_model_wrong": None,
+            "reliance_gap": None,
+        },
+        {
+            "highlight_method": "gradient",
+            "prediction_shown": True,
+            "n": 4,
+            "accuracy": 0.5,  # answers 1, 0, 0, 1 against gold 1, 1, 0, 0
+            "agreement_model_right": 0.5,
+            "agreement_model_wrong": 0.5,
+            "reliance_gap": 0.0,
+        },
+    ]
