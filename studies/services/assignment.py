@@ -170,6 +170,18 @@ def assignment_start(*, participant: Participant, now: datetime | None = None) -
     now = now or timezone.now()
     study = participant.study
     assignments_release_expired(study=study, now=now)
+    try:
+        return _assign(participant, study, now)
+    except StudyFull:
+        Participant.objects.filter(pk=participant.pk, assignment__isnull=True).update(
+            status=Participant.Status.FULL, ended_at=now
+        )
+        participant.refresh_from_db()
+        raise
+
+
+def _assign(participant: Participant, study: Study, now: datetime) -> Assignment:
+    """Give the participant a list and their trials, under the locks the module describes."""
     with transaction.atomic():
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         existing = Assignment.objects.filter(participant=locked).first()
@@ -178,13 +190,7 @@ def assignment_start(*, participant: Participant, now: datetime | None = None) -
         study = Study.objects.get(pk=study.pk)
         if study.status != Study.Status.LIVE:
             raise StudyNotOpen("This study is closed and no longer accepts participants.")
-        try:
-            chosen = _pick_list(study)
-        except StudyFull:
-            Participant.objects.filter(pk=locked.pk).update(
-                status=Participant.Status.FULL, ended_at=now
-            )
-            raise
+        chosen = _pick_list(study)
         StudyList.objects.filter(pk=chosen.pk).update(filled=F("filled") + 1)
         assignment = Assignment.objects.create(
             participant=locked,

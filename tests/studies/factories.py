@@ -53,10 +53,10 @@ def film_corpus(tmp_path: Path, *, owner=None, n: int = 40, name: str = "reviews
         dataset=dataset,
         owner=owner,
     ).model
-    # Every fourth prediction is wrong, so all four outcomes occur.
+    # Instances 0 and 1 of every four are predicted wrong, so TP, FP, TN and FN all occur.
     probabilities = []
     for k, instance in enumerate(instances):
-        label = instance.gold_label if k % 4 else 1 - instance.gold_label
+        label = 1 - instance.gold_label if k % 4 < 2 else instance.gold_label
         probabilities.append([0.2, 0.8] if label == 1 else [0.7, 0.3])
     predictions_store(
         model=model, instance_ids=[i.pk for i in instances], probabilities=probabilities

@@ -153,21 +153,28 @@ ACTIONS = [
 ]
 
 
-@pytest.mark.parametrize(("method", "url"), ACTIONS)
-def test_api_is_for_the_owner_only(make_researcher, researcher, corpus, method, url):
+def test_api_is_for_the_owner_only(make_researcher, researcher, corpus):
     dataset, model = corpus
     study = make_study(researcher, dataset, model, launch=False)
-    path = url.format(pk=study.pk)
-    assert getattr(APIClient(), method)(path).status_code in (401, 403)
     other = APIClient()
     other.force_authenticate(make_researcher("mallory"))
-    assert getattr(other, method)(path, {}, format="json").status_code == 404
-    assert other.get("/api/studies/").json() == []
     owner = APIClient()
     owner.force_authenticate(researcher)
-    assert getattr(owner, method)(path, {}, format="json").status_code in (200, 201, 204, 400, 404)
-    if method == "get":
-        assert owner.get(path).status_code == 200
+    assert other.get("/api/studies/").json() == []
+    for method, url in ACTIONS:
+        path = url.format(pk=study.pk)
+        assert getattr(APIClient(), method)(path).status_code in (401, 403), path
+        assert getattr(other, method)(path, {}, format="json").status_code == 404, path
+        if method == "get":
+            assert owner.get(path).status_code == 200, path
+    # Allowed writes by the owner (a draft): edit, then launch, close; delete refused once live.
+    assert (
+        owner.patch(f"/api/studies/{study.pk}/", {"n_items": 5}, format="json").status_code == 200
+    )
+    assert owner.post(f"/api/studies/{study.pk}/launch/").status_code == 200
+    assert owner.post(f"/api/studies/{study.pk}/close/").status_code == 200
+    assert owner.delete(f"/api/studies/{study.pk}/").status_code == 400
+    assert Study.objects.filter(pk=study.pk).exists()
 
 
 def test_invited_expert_reaches_only_their_study(api, researcher, corpus):

@@ -165,21 +165,25 @@ ENDPOINTS = [
 ]
 
 
-@pytest.mark.parametrize(("method", "url"), ENDPOINTS)
-def test_pages_are_for_the_owner_only(make_researcher, corpus, researcher, method, url):
+def test_pages_are_for_the_owner_only(make_researcher, corpus, researcher):
     dataset, model = corpus
     study = make_study(researcher, dataset, model, launch=False)
-    path = url.format(pk=study.pk)
-    anonymous = getattr(Client(), method)(path)
-    assert anonymous.status_code == 302
-    assert "/accounts/login/" in anonymous["Location"]
     other = Client()
     other.force_login(make_researcher("mallory"))
-    assert getattr(other, method)(path).status_code == 404
     owner = Client()
     owner.force_login(researcher)
-    assert getattr(owner, method)(path).status_code in (200, 302)
     assert b"plausibility_rating study" not in other.get("/studies/").content
+    assert b"plausibility_rating study" in owner.get("/studies/").content
+    for method, url in ENDPOINTS:
+        path = url.format(pk=study.pk)
+        anonymous = getattr(Client(), method)(path)
+        assert anonymous.status_code == 302, path
+        assert "/accounts/login/" in anonymous["Location"]
+        assert getattr(other, method)(path).status_code == 404, path
+        if method == "get":
+            assert owner.get(path).status_code == 200, path
+    assert owner.post(f"/studies/{study.pk}/delete/").status_code == 302
+    assert not Study.objects.filter(pk=study.pk).exists()
 
 
 def test_participant_pages_need_the_participant(researcher, corpus):
