@@ -15,7 +15,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/", include("explanations.api.urls")),
+    path("api/analysis/", include("analysis.api_urls")),
     path("api/", include("studies.api.urls")),
     path("", include("studies.urls")),
     path("", include("explanations.urls")),
+    path("", include("analysis.urls")),
 ]

@@ -1,0 +1,404 @@
+"""The analysis bundle of a study: everything needed to read, re-run and check it.
+
+Layout (the same in ``export_analysis --out DIR`` and in the downloaded zip, where it
+sits in one folder)::
+
+    responses.csv      one row per answer, joined with the frozen scores shown
+    participants.csv   one row per participant
+    items.csv          one row per explanation shown by each study item
+    codebook.md        every column of the three tables explained
+    results.json       every number of the analysis page
+    plots/NAME.svg     each plot, vector
+    plots/NAME.png     each plot, raster
+    report.html        the results page, self-contained and readable offline
+    manifest.json      model weights sha256, method and score parameters, seeds,
+                       software versions, the study design, the exclusion rules,
+                       and the sha256 of every other file
+
+CSV conventions, chosen so ``pandas.read_csv`` and R's ``read.csv`` load the files
+unchanged: UTF-8, comma-separated, ``\\n`` line ends, quoted only when needed,
+missing values ``NA``, booleans ``TRUE``/``FALSE``, column names syntactic in R.
+"""
+
+import csv
+import hashlib
+import io
+import json
+import math
+import shutil
+import sys
+import tempfile
+import tomllib
+import zipfile
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from analysis.plots import plot_render
+from analysis.presentation import analysis_context
+from analysis.services.options import AnalysisOptions
+from analysis.services.results import StudyAnalysis, study_analysis_get
+from analysis.services.tables import Table
+from analysis.simulation import SIMULATED_PREFIX
+from explanations.models import Explanation, ExplanationMethod
+from studies.models import Study
+
+BUNDLE_SCHEMA = "elephant.bundle/1"
+SOFTWARE = (
+    "Django",
+    "djangorestframework",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "pandas",
+    "matplotlib",
+    "torch",
+    "captum",
+)
+STATISTICS = (
+    {
+        "statistic": "Krippendorff's alpha",
+        "function": "analysis.compute.agreement.krippendorff_alpha_long",
+        "reference": "Krippendorff (2011), Computing Krippendorff's Alpha-Reliability",
+    },
+    {
+        "statistic": "mean rating per method with two-way cluster-bootstrap interval",
+        "function": "analysis.compute.ratings.method_mean_ratings",
+        "reference": "Owen (2007), The pigeonhole bootstrap",
+    },
+    {
+        "statistic": "Spearman and Kendall tau-b of mean rating with faithfulness",
+        "function": "analysis.compute.correlation.plausibility_faithfulness_correlations",
+        "reference": "Spearman (1904); Kendall (1945); Owen (2007)",
+    },
+    {
+        "statistic": "crossed random-effects model",
+        "function": "analysis.compute.mixed_model.crossed_random_effects",
+        "reference": "Baayen, Davidson & Bates (2008); statsmodels MixedLM (REML)",
+    },
+    {
+        "statistic": "Bradley-Terry strengths",
+        "function": "analysis.compute.bradley_terry.bradley_terry",
+        "reference": "Bradley & Terry (1952); Hunter (2004)",
+    },
+)
+Progress = Callable[[str], None]
+
+
+def bundle_filename(study: Study) -> str:
+    """Return the bundle's folder name (also the zip's name)."""
+    return f"elephant-study-{study.pk}-analysis"
+
+
+def _cell(value: Any) -> str:
+    """Return one CSV cell: NA for missing, TRUE/FALSE, full-precision floats, JSON for lists."""
+    if value is None:
+        return "NA"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else "NA"
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def table_csv(table: Table) -> bytes:
+    """Return ``table`` as CSV bytes (conventions in the module docstring)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    names = [c.name for c in table.columns]
+    writer.writerow(names)
+    for row in table.rows:
+        writer.writerow([_cell(row.get(name)) for name in names])
+    return out.getvalue().encode("utf-8")
+
+
+def codebook_markdown(study: Study, analysis: StudyAnalysis) -> str:
+    """Return ``codebook.md``: how to load the tables, and every column explained."""
+    tables = analysis.tables
+    lines = [
+        f"# Codebook: analysis of study {study.pk} ({study.name})",
+        "",
+        "Three tidy tables, UTF-8, comma-separated. Missing or undefined values are `NA`;",
+        "booleans are `TRUE`/`FALSE`; times are ISO 8601 in UTC. Load them unchanged with",
+        "",
+        "```python",
+        'import pandas as pd; responses = pd.read_csv("responses.csv")',
+        "```",
+        "",
+        "```r",
+        'responses <- read.csv("responses.csv", fileEncoding = "UTF-8")',
+        "```",
+        "",
+        "Column kinds: **faithfulness** columns hold scores computed on the model;",
+        "**plausibility** columns hold scores measured against people (human rationales);",
+        "**answer** columns hold what the participant answered (ratings are plausibility",
+        "judgements); **marker** columns say whether a row comes from a simulated participant;",
+        "**exclusion** columns say who is left out of the analysis and why. A score column's",
+        "name is `KIND__METRIC` (`@` in a metric name becomes `_at_`, `:` becomes `_with_`),",
+        "with `__left`/`__right` when a trial showed two explanations. Scores are the values",
+        "frozen when the study went live, so later recomputation never changes them.",
+        "",
+        f"**Simulated participants** entered by an invitation labelled `{SIMULATED_PREFIX} ...`;",
+        "their rows have `simulated` = `TRUE`. Drop them before reporting results about people.",
+        "",
+        "Free-text answers (comments, questionnaire) are written as given; a spreadsheet may",
+        "read a text starting with `=` as a formula.",
+        "",
+    ]
+    for table in (tables.responses, tables.participants, tables.items):
+        lines += [
+            f"## {table.name}.csv",
+            "",
+            f"{table.description.capitalize()}; {len(table.rows)} rows.",
+            "",
+            "| column | kind | meaning |",
+            "|---|---|---|",
+        ]
+        for column in table.columns:
+            meaning = column.description.replace("|", "\\|")
+            lines.append(f"| `{column.name}` | {column.kind} | {meaning} |")
+        lines.append("")
+    lines += [
+        "## results.json",
+        "",
+        "Every number shown on the analysis page, with the reason whenever a statistic is",
+        "undefined (`null`, never NaN). `plots` holds the data each plot is drawn from.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": sys.version.split()[0]}
+    pyproject = Path(settings.BASE_DIR) / "pyproject.toml"
+    if pyproject.exists():
+        found["elephant"] = str(tomllib.loads(pyproject.read_text())["project"]["version"])
+    for name in SOFTWARE:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    seen: dict[str, Any] = {}
+    for value in values:
+        seen.setdefault(json.dumps(value, sort_keys=True), value)
+    return list(seen.values())
+
+
+def _design(study: Study) -> dict[str, Any]:
+    return {
+        "type": study.study_type,
+        "type_options": study.type_options,
+        "seed": study.seed,
+        "n_items": study.n_items,
+        "items_per_participant": study.items_per_participant,
+        "ratings_per_item": study.ratings_per_item,
+        "condition_design": study.condition_design,
+        "balance_outcomes": study.balance_outcomes,
+        "practice_count": study.practice_count,
+        "attention_check_positions": study.attention_check_positions,
+        "gold_positions": study.gold_positions,
+        "display_mode": study.display_mode,
+        "top_k": study.top_k,
+        "sources": study.sources,
+        "time_limit_minutes": study.time_limit_minutes,
+        "estimated_minutes": study.estimated_minutes,
+        "consent_text": study.consent_text,
+        "instructions": study.instructions,
+        "conditions": [
+            {"position": c.position, "name": c.name, "variants": c.variants}
+            for c in study.conditions.order_by("position")
+        ],
+        "lists": [
+            {
+                "index": lst.index,
+                "condition": lst.condition.name,
+                "target": lst.target,
+                "filled": lst.filled,
+                "n_items": lst.items.count(),
+            }
+            for lst in study.lists.select_related("condition").order_by("index")
+        ],
+        "questionnaire": [
+            {"key": q.key, "kind": q.kind, "points": q.points, "prompt": q.prompt}
+            for q in study.questionnaire.order_by("position")
+        ],
+        "launched_at": study.launched_at.isoformat() if study.launched_at else None,
+        "closed_at": study.closed_at.isoformat() if study.closed_at else None,
+    }
+
+
+def _methods(study: Study) -> list[dict[str, Any]]:
+    shown: dict[str, list[Any]] = {}
+    for name, parameters in (
+        Explanation.objects.filter(study_items__study=study)
+        .values_list("method__name", "parameters")
+        .distinct()
+    ):
+        shown.setdefault(name, []).append(parameters)
+    return [
+        {
+            "name": m.name,
+            "family": m.family,
+            "parameters": m.parameters,
+            "description": m.description,
+            "explanation_parameters": _distinct(shown.get(m.name, [])),
+        }
+        for m in ExplanationMethod.objects.filter(studies=study).order_by("name")
+    ]
+
+
+def _scores(study: Study) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for frozen in study.items.values_list("frozen", flat=True):
+        for explanation in (frozen or {}).get("explanations", []):
+            for score in explanation.get("metric_scores", []):
+                entry = found.setdefault(score["metric"], {"kind": score["kind"], "parameters": []})
+                entry["parameters"].append(score.get("parameters") or {})
+    return {
+        metric: {"kind": entry["kind"], "parameters": _distinct(entry["parameters"])}
+        for metric, entry in sorted(found.items())
+    }
+
+
+def manifest_data(study: Study, analysis: StudyAnalysis) -> dict[str, Any]:
+    """Return what ``manifest.json`` records, without the file checksums."""
+    model = study.model
+    dataset = study.dataset
+    options = analysis.results["options"]
+    return {
+        "schema": BUNDLE_SCHEMA,
+        "created_at": timezone.now().isoformat(),
+        "study": {"id": study.pk, "uid": str(study.uid), "name": study.name},
+        "design": _design(study),
+        "model": {
+            "name": model.name,
+            "architecture": model.architecture,
+            "config": model.config,
+            "weights_sha256": model.weights_sha256 or None,
+            "seed": model.seed,
+            "label_names": model.label_names,
+            "training_metrics": model.training_metrics,
+        },
+        "dataset": {
+            "name": dataset.name,
+            "task": dataset.task,
+            "label_names": dataset.label_names,
+            "is_pair": dataset.is_pair,
+            "n_instances": dataset.instances.count(),
+        },
+        "methods": _methods(study),
+        "scores": _scores(study),
+        "seeds": {
+            "study_design": study.seed,
+            "model_training": model.seed,
+            "analysis_bootstrap": options["seed"],
+            "trial_order": "each participant's trials use random.Random(f'{study seed}:{participant uid}')",
+        },
+        "analysis": {"options": options, "statistics": list(STATISTICS)},
+        "exclusion_rules": {
+            "policy": analysis.results["exclusions"]["policy"],
+            "rules": analysis.results["exclusions"]["rules"],
+            "log": analysis.results["exclusions"]["log"],
+            "note": "each logged reason states the threshold the rule used",
+        },
+        "simulated": {
+            "n_participants": analysis.results["counts"]["participants_simulated"],
+            "marker": f"invitation label starting with {SIMULATED_PREFIX!r}; column simulated",
+        },
+        "software": _versions(),
+        "rerun": (
+            f"python manage.py export_analysis --study {study.pk} --out DIR "
+            f"--resamples {options['n_resamples']} --seed {options['seed']} "
+            f"--level {options['level']}"
+        ),
+    }
+
+
+def _json(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
+
+
+def bundle_files(
+    *, study: Study, analysis: StudyAnalysis, progress: Progress | None = None
+) -> dict[str, bytes]:
+    """Return every file of the bundle, by relative path, the manifest last."""
+    say = progress or (lambda message: None)
+    files: dict[str, bytes] = {}
+    say("tables")
+    for table in (analysis.tables.responses, analysis.tables.participants, analysis.tables.items):
+        files[f"{table.name}.csv"] = table_csv(table)
+    files["codebook.md"] = codebook_markdown(study, analysis).encode()
+    files["results.json"] = _json(analysis.results)
+    say("plots")
+    for name, spec in analysis.results["plots"].items():
+        for fmt in ("svg", "png"):
+            files[f"plots/{name}.{fmt}"] = plot_render(spec, name=name, fmt=fmt)
+    manifest = manifest_data(study, analysis)
+    say("report")
+    context = analysis_context(
+        analysis.results, analysis.svgs, lambda name, fmt: f"plots/{name}.{fmt}"
+    )
+    context.update({"study": study, "manifest": manifest})
+    files["report.html"] = render_to_string("analysis/report.html", context).encode()
+    manifest["files"] = {
+        path: {"sha256": hashlib.sha256(content).hexdigest(), "bytes": len(content)}
+        for path, content in sorted(files.items())
+    }
+    files["manifest.json"] = _json(manifest)
+    return files
+
+
+def bundle_zip(*, study: Study, options: AnalysisOptions | None = None) -> bytes:
+    """Return the bundle as a zip holding one folder named by :func:`bundle_filename`."""
+    analysis = study_analysis_get(study=study, options=options)
+    folder = bundle_filename(study)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path, content in bundle_files(study=study, analysis=analysis).items():
+            archive.writestr(f"{folder}/{path}", content)
+    return out.getvalue()
+
+
+def bundle_write(
+    *,
+    study: Study,
+    out: Path,
+    options: AnalysisOptions | None = None,
+    progress: Progress | None = None,
+) -> list[Path]:
+    """Write the bundle into folder ``out`` (new or empty); return the files written.
+
+    All or nothing: the files are written to a temporary folder beside ``out`` and
+    moved into place at the end, so a failure leaves ``out`` as it was.
+    """
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"{out}: expected a new or empty folder")
+    say = progress or (lambda message: None)
+    say("analysis")
+    analysis = study_analysis_get(study=study, options=options)
+    files = bundle_files(study=study, analysis=analysis, progress=say)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for path, content in files.items():
+            target = staging / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        if out.exists():
+            out.rmdir()
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [out / path for path in files]

@@ -1,0 +1,1 @@
+"""Services of the analysis app: tidy tables, per-study results, plots' data."""

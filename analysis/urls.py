@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "analysis"
+urlpatterns = [
+    path("studies/<int:pk>/analysis/", views.study_analysis, name="study-analysis"),
+    path(
+        "studies/<int:pk>/analysis/plots/<slug:name>.<str:fmt>",
+        views.study_plot,
+        name="study-plot",
+    ),
+    path("studies/<int:pk>/analysis/bundle.zip", views.study_bundle, name="study-bundle"),
+]
