@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from explanations.models import Explanation, HumanRationale, Instance, Prediction
 from studies.models import Study, StudyItem
-from studies.types.base import Display, TrialView
+from studies.types.base import Display, TrialView, get_type
 
 SYNTHETIC = ("human_rationale", "anti_rationale")
 
@@ -139,6 +139,7 @@ def snapshots_build(*, study: Study, items: Sequence[StudyItem]) -> dict[int, di
             "explanations": shown,
             "frozen_at": frozen_at,
         }
+    get_type(study.study_type).extend_snapshots(study=study, snapshots=snapshots)
     return snapshots
 
 

@@ -164,6 +164,14 @@ class StudyType:
         """Return the ``expected`` rule of a gold item (its known answer)."""
         raise NotImplementedError
 
+    def extend_snapshots(self, *, study: Any, snapshots: dict[int, dict[str, Any]]) -> None:
+        """Check the design and add this type's data to item snapshots (keyed by item id).
+
+        Called at the end of ``snapshots_build``: when the study goes live (what is added is
+        frozen with the item) and for a draft's preview. Raise ValidationError to refuse the
+        design with a message for the researcher. Default: nothing.
+        """
+
     # Assignment -------------------------------------------------------------------------
     def build_trials(
         self,
