@@ -98,6 +98,7 @@ def faithfulness_scores(
     bins: Sequence[float] = DEFAULT_BINS,
     base_probs: np.ndarray | None = None,
     targets: Sequence[int] | None = None,
+    leave_one_out: Sequence[Sequence[float] | np.ndarray] | None = None,
     randomized: Mapping[str, Sequence[Sequence[float] | np.ndarray]] | None = None,
     randomization_absolute: bool = False,
     chunk_size: int | None = None,
@@ -109,7 +110,10 @@ def faithfulness_scores(
     one score per token of ``seqs[i]``. ``base_probs`` ([N, C], the model's
     probabilities on the whole instances) are computed in the same pass when not
     given. ``targets`` default to the predicted class argmax(base_probs); decision
-    flip always refers to the predicted class. ``metrics`` selects families among
+    flip always refers to the predicted class. ``leave_one_out[i]``, when given, are
+    instance i's leave-one-out scores p_c(x) - p_c(x without token i) for the same
+    class, such as the stored ``omission`` explanation: tau_loo then needs no model
+    call. ``metrics`` selects families among
     :data:`MODEL_METRICS` and :data:`SCORE_METRICS`; ``randomization_spearman`` needs
     ``randomized[method][i]``, the same method's scores on the re-initialised model.
 
@@ -132,54 +136,38 @@ def faithfulness_scores(
     given_base = None if base_probs is None else _checked_base(base_probs, count)
     given_targets = None if targets is None else _checked_targets(targets, count, given_base)
     scores = {
-        method: _checked_explanations(method, lists, lengths)
+        method: _checked_explanations(f"explanations[{method!r}]", lists, lengths)
         for method, lists in explanations.items()
     }
+    given_loo = (
+        None
+        if leave_one_out is None
+        else _checked_explanations("leave_one_out", leave_one_out, lengths)
+    )
+    model_families = wanted & set(MODEL_METRICS)
+    if given_loo is not None:
+        model_families.discard(TAU_LOO)
     results: dict[str, list[MetricScores]] = {
         method: [MetricScores() for _ in range(count)] for method in scores
     }
 
-    if wanted & set(MODEL_METRICS) and count:
-        pool = VariantPool(seqs, contexts)
-        base_rows = (
-            [pool.add(i, np.arange(lengths[i])) for i in range(count)]
-            if given_base is None
-            else None
+    if model_families and count:
+        _model_pass(
+            probability_fn,
+            VariantPool(seqs, contexts),
+            scores,
+            results,
+            families=model_families,
+            bins=checked_bins,
+            given_base=given_base,
+            given_targets=given_targets,
+            chunk_size=chunk_size,
         )
-        loo_rows = (
-            [plan_leave_one_out(pool, i) for i in range(count)] if TAU_LOO in wanted else None
-        )
-        planned = {
-            method: [_plan(pool, i, vectors[i], checked_bins, wanted) for i in range(count)]
-            for method, vectors in scores.items()
-        }
-        probs = pool.evaluate(probability_fn, chunk_size=chunk_size)
-        base = probs[np.asarray(base_rows)] if base_rows is not None else given_base
-        assert base is not None  # either given or computed with the variants
-        if len(pool) and probs.shape[1] != base.shape[1]:
-            raise ValueError(
-                f"base_probs has {base.shape[1]} classes, the probability function {probs.shape[1]}"
-            )
-        predicted = np.argmax(base, axis=1)
-        target = predicted if given_targets is None else given_targets
-        if np.any(target >= base.shape[1]):
-            raise ValueError(f"targets: every class must be in 0..{base.shape[1] - 1}")
+
+    if given_loo is not None and TAU_LOO in wanted:
         for method, vectors in scores.items():
             for i, result in enumerate(results[method]):
-                if lengths[i] == 0:
-                    _mark_empty(result, wanted & set(MODEL_METRICS), checked_bins)
-                    continue
-                _model_metrics(
-                    result,
-                    planned[method][i],
-                    vectors[i],
-                    probs,
-                    base_probability=float(base[i, target[i]]),
-                    target=int(target[i]),
-                    predicted=int(predicted[i]),
-                    loo_rows=None if loo_rows is None else loo_rows[i],
-                    bins=checked_bins,
-                )
+                _set_tau_loo(result, vectors[i], given_loo[i])
 
     if wanted & {AGREEMENT_TAU, AGREEMENT_JSD}:
         _agreement(results, scores, wanted)
@@ -188,16 +176,68 @@ def faithfulness_scores(
     return results
 
 
+def _model_pass(
+    probability_fn: ProbabilityFn,
+    pool: VariantPool,
+    scores: Mapping[str, list[np.ndarray]],
+    results: dict[str, list[MetricScores]],
+    *,
+    families: set[str],
+    bins: Sequence[float],
+    given_base: np.ndarray | None,
+    given_targets: np.ndarray | None,
+    chunk_size: int | None,
+) -> None:
+    """Plan every variant the model metrics need, run them in one pass, record the metrics."""
+    count = pool.instances
+    lengths = [pool.length(i) for i in range(count)]
+    base_rows = (
+        [pool.add(i, np.arange(lengths[i])) for i in range(count)] if given_base is None else None
+    )
+    loo_rows = [plan_leave_one_out(pool, i) for i in range(count)] if TAU_LOO in families else None
+    planned = {
+        method: [_plan(pool, i, vectors[i], bins, families) for i in range(count)]
+        for method, vectors in scores.items()
+    }
+    probs = pool.evaluate(probability_fn, chunk_size=chunk_size)
+    base = probs[np.asarray(base_rows)] if base_rows is not None else given_base
+    assert base is not None  # either given or computed with the variants
+    if len(pool) and probs.shape[1] != base.shape[1]:
+        raise ValueError(
+            f"base_probs has {base.shape[1]} classes, the probability function {probs.shape[1]}"
+        )
+    predicted = np.argmax(base, axis=1)
+    target = predicted if given_targets is None else given_targets
+    if np.any(target >= base.shape[1]):
+        raise ValueError(f"targets: every class must be in 0..{base.shape[1] - 1}")
+    for method, vectors in scores.items():
+        for i, result in enumerate(results[method]):
+            if lengths[i] == 0:
+                _mark_empty(result, families, bins)
+                continue
+            base_probability = float(base[i, target[i]])
+            _model_metrics(
+                result,
+                planned[method][i],
+                probs,
+                base_probability=base_probability,
+                target=int(target[i]),
+                predicted=int(predicted[i]),
+                bins=bins,
+            )
+            if loo_rows is not None:
+                loo = leave_one_out_scores(base_probability, probs[loo_rows[i]], int(target[i]))
+                _set_tau_loo(result, vectors[i], loo)
+
+
 def _checked_explanations(
-    method: str, vectors: Sequence[Sequence[float] | np.ndarray], lengths: Sequence[int]
+    label: str, vectors: Sequence[Sequence[float] | np.ndarray], lengths: Sequence[int]
 ) -> list[np.ndarray]:
     """Return one finite score vector per instance, checked against the token counts."""
     if len(vectors) != len(lengths):
-        raise ValueError(
-            f"explanations[{method!r}]: {len(vectors)} score vectors for {len(lengths)} instances"
-        )
+        raise ValueError(f"{label}: {len(vectors)} score vectors for {len(lengths)} instances")
     return [
-        as_scores(vector, length, label=f"explanations[{method!r}][{i}]")
+        as_scores(vector, length, label=f"{label}[{i}]")
         for i, (vector, length) in enumerate(zip(vectors, lengths, strict=True))
     ]
 
@@ -262,13 +302,11 @@ def _mark_empty(result: MetricScores, families: set[str], bins: Sequence[float])
 def _model_metrics(
     result: MetricScores,
     planned: _Planned,
-    scores: np.ndarray,
     probs: np.ndarray,
     *,
     base_probability: float,
     target: int,
     predicted: int,
-    loo_rows: np.ndarray | None,
     bins: Sequence[float],
 ) -> None:
     """Read one explanation's erasure metrics from the pool's probabilities."""
@@ -279,16 +317,18 @@ def _model_metrics(
             result.set(name, value)
     if planned.flip_rows is not None:
         result.set(DECISION_FLIP, flip_fraction(predicted, probs[planned.flip_rows]), NEVER_FLIPS)
-    if loo_rows is not None:
-        loo = leave_one_out_scores(base_probability, probs[loo_rows], target)
-        tau = kendall_tau_b(scores, loo)
-        result.set(
-            TAU_LOO,
-            tau,
-            undefined_correlation_reason(
-                scores, loo, x_name="explanation scores", y_name="leave-one-out scores"
-            ),
+
+
+def _set_tau_loo(result: MetricScores, scores: np.ndarray, loo: np.ndarray) -> None:
+    """Record Kendall's tau-b between an explanation and the leave-one-out scores."""
+    reason = (
+        EMPTY
+        if scores.shape[0] == 0
+        else undefined_correlation_reason(
+            scores, loo, x_name="explanation scores", y_name="leave-one-out scores"
         )
+    )
+    result.set(TAU_LOO, kendall_tau_b(scores, loo), reason)
 
 
 def _agreement(
@@ -330,7 +370,9 @@ def _randomization(
             raise ValueError(
                 f"randomized: no scores for method {method!r} on the re-initialised model"
             )
-        random_vectors = _checked_explanations(f"randomized {method}", randomized[method], lengths)
+        random_vectors = _checked_explanations(
+            f"randomized[{method!r}]", randomized[method], lengths
+        )
         for i, (trained, random) in enumerate(zip(vectors, random_vectors, strict=True)):
             x, y = (np.abs(trained), np.abs(random)) if absolute else (trained, random)
             results[method][i].set(

@@ -44,6 +44,11 @@ class VariantPool:
         """Return the number of distinct variants collected so far."""
         return len(self._variants)
 
+    @property
+    def instances(self) -> int:
+        """Return the number of instances the variants are drawn from."""
+        return len(self._seqs)
+
     def length(self, instance: int) -> int:
         """Return the number of tokens of ``instance``."""
         return int(self._seqs[instance].shape[0])

@@ -50,3 +50,26 @@ def test_tau_loo_is_none_for_constant_scores_and_single_tokens():
     value, reason = tau_loo(LogisticModel(), [1], [0.1])
     assert value is None
     assert "fewer than two tokens" in reason
+
+
+def test_given_leave_one_out_scores_need_no_model_call():
+    # The worked example's loo = [a, -b, a, 0, -b], passed in as a stored omission
+    # explanation would be: same tau, and the model is never called.
+    a = sigmoid(0.5) - sigmoid(-0.5)
+    b = sigmoid(1.5) - sigmoid(0.5)
+    model = LogisticModel()
+    result = faithfulness_scores(
+        model,
+        [[1, 0, 1, 2, 0], []],
+        {"m": [[0.9, 0.1, 0.5, 0.3, 0.2], []]},
+        metrics=["tau_loo"],
+        leave_one_out=[[a, -b, a, 0.0, -b], []],
+    )["m"]
+    assert result[0].values["tau_loo"] == pytest.approx(8 / np.sqrt(80))
+    assert result[1].values["tau_loo"] is None
+    assert result[1].reasons["tau_loo"] == "the instance has no tokens"
+    assert model.calls == []
+    with pytest.raises(ValueError, match=r"leave_one_out\[0\]: expected 5 scores"):
+        faithfulness_scores(
+            model, [[1, 0, 1, 2, 0]], {"m": [[0.1] * 5]}, leave_one_out=[[0.1, 0.2]]
+        )
