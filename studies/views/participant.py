@@ -218,13 +218,15 @@ def instructions(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
             return _rejected(request, exc)
         return _step_redirect(participant)
     assignment = participant.assignment
+    counts = selectors.trial_counts(assignment)
     return render(
         request,
         "studies/participant/instructions.html",
         {
             "study": participant.study,
             "participant": participant,
-            "counts": selectors.trial_counts(assignment),
+            "counts": counts,
+            "main_count": counts["total"] - counts["practice"],
             "keyboard_help": get_type(participant.study.study_type).keyboard_help,
             "deadline": assignment.deadline,
         },

@@ -114,8 +114,11 @@ def test_mturk_preview_accepts_nothing_then_session_posts_back(researcher, corpu
     assert b"data-trial-form" not in preview.content  # nothing to submit
     assert not Participant.objects.filter(study=study).exists()
     params = {"assignmentId": "A1", "hitId": "H1", "workerId": "W1", "turkSubmitTo": SANDBOX}
-    client = Client()
-    response = consent_and_read(client, client.get(base, params, follow=True))
+    # MTurk shows the task in a cross-site iframe: no cookies, so no CSRF cookie either.
+    client = Client(enforce_csrf_checks=True)
+    entered = client.get(base, params, follow=True)
+    assert "X-Frame-Options" not in entered.headers
+    response = consent_and_read(client, entered)
     response = _mid_session_checks(client, response, study)
     # Reload of the entry link (the iframe reloads) resumes.
     resumed = client.get(base, params, follow=True)

@@ -195,3 +195,16 @@ def test_participant_pages_need_the_participant(researcher, corpus):
     web.post(f"/studies/{study.pk}/launch/")
     assert Client().get("/s/p/00000000-0000-0000-0000-000000000000/trial/").status_code == 404
     assert Client().get("/s/invite/not-a-token/").status_code == 404
+
+
+def test_preview_form_carries_a_csrf_token_for_real_browsers(researcher, corpus):
+    dataset, model = corpus
+    study = make_study(researcher, dataset, model, launch=False)
+    web = Client(enforce_csrf_checks=True)
+    web.force_login(researcher)
+    page = web.get(f"/studies/{study.pk}/preview/1/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    posted = web.post(
+        f"/studies/{study.pk}/preview/1/", {"csrfmiddlewaretoken": token, "rating": "2"}
+    )
+    assert posted.status_code == 302
