@@ -46,6 +46,7 @@ test: lint typecheck pytest
 
 bench: install-dev
 	$(PY) -m bench.import
+	$(PY) -m bench.training
 	$(PY) -m bench.attribution
 	$(PY) -m bench.scores
 	$(PY) -m bench.analysis

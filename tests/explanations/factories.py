@@ -36,3 +36,47 @@ def row_counts() -> dict[str, int]:
         for m in apps.get_models()
         if m._meta.app_label in {"explanations", "studies", "analysis"}
     }
+
+
+POSITIVE = ["good", "great", "lovely", "superb", "fine", "warm"]
+NEGATIVE = ["bad", "awful", "dull", "poor", "cold", "weak"]
+FILLER = ["the", "film", "was", "plot", "and", "music", "really", "very", "a", "story"]
+
+
+def synthetic_records(n: int = 80, seed: int = 0) -> list[dict]:
+    """Short texts whose label follows one sentiment word among filler (learnable in seconds)."""
+    import random
+
+    rng = random.Random(seed)
+    records = []
+    for i in range(n):
+        label = "positive" if i % 2 == 0 else "negative"
+        words = [rng.choice(FILLER) for _ in range(rng.randint(4, 9))]
+        words.insert(
+            rng.randrange(len(words) + 1), rng.choice(POSITIVE if label == "positive" else NEGATIVE)
+        )
+        records.append({"id": f"t{i}", "text": " ".join(words) + ".", "label": label})
+    return records
+
+
+SMALL_CONFIG = {"embedding_dim": 16, "hidden_dim": 16}
+
+
+def trained_model(tmp_path: Path, *, name: str = "tiny", owner=None, n: int = 80):
+    """Import a synthetic dataset, train a tiny BiLSTM attention model and predict."""
+    from explanations.services.modeling import model_predict, model_train
+
+    dataset = small_dataset(
+        tmp_path, name=f"{name}-data", owner=owner, records=synthetic_records(n)
+    )
+    model = model_train(
+        dataset=dataset,
+        name=name,
+        architecture="bilstm_attention",
+        epochs=8,
+        seed=0,
+        config=dict(SMALL_CONFIG),
+        owner=owner,
+    )
+    model_predict(model=model, dataset=dataset)
+    return model, dataset

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from demo.services import demo_datasets_ensure, demo_researcher_ensure
+from demo.services import demo_datasets_ensure, demo_models_ensure, demo_researcher_ensure
 from explanations.management.progress import progress_bar
 
 
@@ -18,6 +18,7 @@ class Command(BaseCommand):
         user, account = demo_researcher_ensure()
         with progress_bar(self.stderr, disable=options["verbosity"] == 0) as progress:
             datasets = demo_datasets_ensure(owner=user, progress=progress)
+            models = demo_models_ensure(owner=user, progress=progress)
         base = options["host"].rstrip("/")
         self.stdout.write(self.style.SUCCESS("Demo ready."))
         self.stdout.write(f"  Researcher login: {base}/accounts/login/")
@@ -25,3 +26,5 @@ class Command(BaseCommand):
         self.stdout.write(f"    password: {account.password}")
         for dataset in datasets:
             self.stdout.write(f"  Dataset {dataset.name}: {base}{dataset.get_absolute_url()}")
+        for model in models:
+            self.stdout.write(f"  Model {model.name} scores: {base}/models/{model.name}/scores/")

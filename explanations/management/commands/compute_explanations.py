@@ -1,0 +1,54 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from explanations.compute.attribution import METHODS
+from explanations.management.progress import progress_bar
+from explanations.models import ClassifierModel, Dataset, Job
+from explanations.services.computing import explanations_compute
+from explanations.services.model_store import ModelUnavailable
+
+
+class Command(BaseCommand):
+    help = "Compute explanations as a sharded job (in-process, or Celery when CELERY_BROKER_URL is set)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--model", required=True)
+        parser.add_argument("--dataset", required=True)
+        parser.add_argument(
+            "--methods",
+            default=",".join(METHODS),
+            help=f"Comma-separated; from {', '.join(METHODS)}.",
+        )
+        parser.add_argument(
+            "--force", action="store_true", help="Recompute what is stored already."
+        )
+        parser.add_argument(
+            "--no-wait", action="store_true", help="With Celery: queue the shards and return."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        model = ClassifierModel.objects.filter(name=options["model"]).first()
+        dataset = Dataset.objects.filter(name=options["dataset"]).first()
+        if model is None:
+            raise CommandError(f"--model {options['model']!r}: no such model")
+        if dataset is None:
+            raise CommandError(f"--dataset {options['dataset']!r}: no such dataset")
+        methods = [m.strip() for m in options["methods"].split(",") if m.strip()]
+        try:
+            with progress_bar(self.stderr, disable=options["verbosity"] == 0) as progress:
+                job = explanations_compute(
+                    model=model,
+                    dataset=dataset,
+                    methods=methods,
+                    force=options["force"],
+                    progress=progress,
+                    wait=not options["no_wait"],
+                )
+        except (ValueError, ModelUnavailable) as exc:
+            raise CommandError(str(exc)) from exc
+        if job.status == Job.Status.FAILED:
+            raise CommandError(f"job {job.pk} failed: {job.error}")
+        self.stdout.write(
+            f"Job {job.pk} ({job.backend}): {job.status}, {job.done_items}/{job.total_items} instances."
+        )

@@ -1,0 +1,30 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from explanations.management.progress import progress_bar
+from explanations.models import ClassifierModel, Dataset
+from explanations.services.model_store import ModelUnavailable
+from explanations.services.modeling import model_predict
+
+
+class Command(BaseCommand):
+    help = "Store a model's predictions for every instance of a dataset."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--model", required=True)
+        parser.add_argument("--dataset", required=True)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        model = ClassifierModel.objects.filter(name=options["model"]).first()
+        dataset = Dataset.objects.filter(name=options["dataset"]).first()
+        if model is None:
+            raise CommandError(f"--model {options['model']!r}: no such model")
+        if dataset is None:
+            raise CommandError(f"--dataset {options['dataset']!r}: no such dataset")
+        try:
+            with progress_bar(self.stderr, disable=options["verbosity"] == 0) as progress:
+                count = model_predict(model=model, dataset=dataset, progress=progress)
+        except ModelUnavailable as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"Stored {count} predictions of {model.name} on {dataset.name}.")

@@ -1,0 +1,147 @@
+"""Sharded jobs: computed in-process by default, by Celery workers when a broker is set.
+
+A job's instances are split into shards (``JobShard`` rows). Each shard is computed in
+its own transaction by :func:`job_shard_run`, which any worker may call: it locks the
+shard row, skips it when already done (a duplicate delivery), and writes with upserts,
+so a retried shard overwrites and never duplicates. Workers on other machines (GPU ones
+included: ``ELEPHANT_DEVICE``) share a job by consuming the same queue.
+"""
+
+import functools
+import socket
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from config.celery import app as celery_app
+from explanations.models import ClassifierModel, Dataset, Job, JobShard
+
+from .progress import Progress, no_progress
+
+RUN_SHARD_TASK = "explanations.run_shard"  # defined in explanations/tasks.py
+ShardHandler = Callable[[Job, list[int]], None]
+_handlers: dict[str, ShardHandler] = {}
+
+
+def shard_handler(kind: str) -> Callable[[ShardHandler], ShardHandler]:
+    """Register the function that computes one shard of jobs of ``kind``."""
+
+    def register(function: ShardHandler) -> ShardHandler:
+        _handlers[kind] = function
+        return function
+
+    return register
+
+
+def job_create(
+    *,
+    kind: str,
+    model: ClassifierModel,
+    dataset: Dataset,
+    instance_ids: Sequence[int],
+    parameters: dict[str, Any],
+    shard_size: int | None = None,
+    created_by: Any = None,
+) -> Job:
+    """Create a job and its shards over ``instance_ids`` (in the given order)."""
+    size = shard_size or settings.ELEPHANT_SHARD_SIZE
+    ids = list(instance_ids)
+    with transaction.atomic():
+        job = Job.objects.create(
+            kind=kind,
+            model=model,
+            dataset=dataset,
+            parameters=parameters,
+            total_shards=(len(ids) + size - 1) // size,
+            total_items=len(ids),
+            backend="celery" if settings.CELERY_BROKER_URL else "in-process",
+            created_by=created_by,
+            status=Job.Status.PENDING if ids else Job.Status.DONE,
+        )
+        JobShard.objects.bulk_create(
+            [
+                JobShard(job=job, index=k, instance_ids=ids[start : start + size])
+                for k, start in enumerate(range(0, len(ids), size))
+            ]
+        )
+    return job
+
+
+def job_shard_run(shard_id: int) -> None:
+    """Compute one shard; a shard already done is skipped, a failed one may be retried."""
+    with transaction.atomic():
+        shard = JobShard.objects.select_for_update().select_related("job").get(pk=shard_id)
+        if shard.status == JobShard.Status.DONE:
+            return
+        job = shard.job
+        JobShard.objects.filter(pk=shard.pk).update(
+            status=JobShard.Status.RUNNING, attempts=F("attempts") + 1, worker=socket.gethostname()
+        )
+        Job.objects.filter(pk=job.pk, status=Job.Status.PENDING).update(
+            status=Job.Status.RUNNING, started_at=timezone.now()
+        )
+    try:
+        with transaction.atomic():
+            _handlers[job.kind](job, list(shard.instance_ids))
+            JobShard.objects.filter(pk=shard.pk).update(
+                status=JobShard.Status.DONE, finished_at=timezone.now(), error=""
+            )
+            Job.objects.filter(pk=job.pk).update(
+                done_shards=F("done_shards") + 1,
+                done_items=F("done_items") + len(shard.instance_ids),
+            )
+    except Exception as exc:
+        JobShard.objects.filter(pk=shard.pk).update(status=JobShard.Status.FAILED, error=repr(exc))
+        Job.objects.filter(pk=job.pk).update(
+            status=Job.Status.FAILED, error=f"shard {shard.index}: {exc!r}"
+        )
+        raise
+    with transaction.atomic():
+        if not job.shards.exclude(status=JobShard.Status.DONE).exists():
+            Job.objects.filter(pk=job.pk).exclude(status=Job.Status.DONE).update(
+                status=Job.Status.DONE, finished_at=timezone.now(), error=""
+            )
+
+
+def job_run(
+    job: Job, *, progress: Progress = no_progress, wait: bool = True, poll_seconds: float = 0.5
+) -> Job:
+    """Run the job's unfinished shards, in-process or on Celery, reporting progress.
+
+    With Celery the shards are queued and, when ``wait``, this waits for workers to
+    finish them (a worker's failure marks the job failed). Failed shards of an earlier
+    run are retried.
+    """
+    pending = list(job.shards.exclude(status=JobShard.Status.DONE).values_list("pk", flat=True))
+    if pending:
+        Job.objects.filter(pk=job.pk).update(status=Job.Status.PENDING, error="")
+    if not settings.CELERY_BROKER_URL:
+        for shard_id in pending:
+            job_shard_run(shard_id)
+            job.refresh_from_db()
+            progress(job.done_items, job.total_items, job.get_kind_display())
+        return job
+    for shard_id in pending:
+        transaction.on_commit(functools.partial(_enqueue, shard_id))
+    if not wait:
+        return job
+    while True:
+        job.refresh_from_db()
+        progress(job.done_items, job.total_items, job.get_kind_display())
+        if job.status in (Job.Status.DONE, Job.Status.FAILED):
+            return job
+        time.sleep(poll_seconds)
+
+
+def _enqueue(shard_id: int) -> None:
+    celery_app.send_task(RUN_SHARD_TASK, args=[shard_id])
+
+
+def job_requeue_failed(job: Job) -> int:
+    """Mark failed shards pending again so the next run retries them; return their count."""
+    return job.shards.filter(status=JobShard.Status.FAILED).update(status=JobShard.Status.PENDING)

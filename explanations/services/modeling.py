@@ -1,0 +1,134 @@
+"""Train classifier models on a dataset and store their predictions."""
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from explanations.compute.prediction import predict_proba
+from explanations.compute.serialization import save_model
+from explanations.compute.training import Example, train_classifier
+from explanations.compute.vocab import Vocabulary
+from explanations.models import ClassifierModel, Dataset, Instance
+
+from .model_store import model_load
+from .predictions import predictions_store
+from .progress import Progress, no_progress
+
+ARCHITECTURES = ("bilstm_attention", "transformer")
+
+
+def _texts(instance: Instance) -> tuple[list[str], list[str] | None]:
+    return instance.explained_tokens, (instance.tokens if instance.text_b else None)
+
+
+def model_train(
+    *,
+    dataset: Dataset,
+    name: str,
+    architecture: str,
+    epochs: int = 20,
+    seed: int = 0,
+    config: dict[str, Any] | None = None,
+    owner: User | None = None,
+    progress: Progress = no_progress,
+) -> ClassifierModel:
+    """Train a model on the dataset's labelled instances and store it with its sha256.
+
+    The vocabulary comes from the dataset's tokens; the held-out split, early stopping
+    and reported metrics are those of :func:`explanations.compute.training.train_classifier`.
+    Re-training under an existing name is refused (models are referenced by studies).
+    """
+    if architecture not in ARCHITECTURES:
+        raise ValueError(
+            f"architecture {architecture!r}: expected one of {', '.join(ARCHITECTURES)}"
+        )
+    if ClassifierModel.objects.filter(name=name).exists():
+        raise ValueError(f"a model named {name!r} exists already; choose another name")
+    instances = list(dataset.instances.filter(gold_label__isnull=False).order_by("position"))
+    if len(instances) < 4:
+        raise ValueError(
+            f"dataset {dataset.name!r} has {len(instances)} labelled instances; at least 4 are needed"
+        )
+    texts = [_texts(i) for i in instances]
+    vocab = Vocabulary.build(
+        [t for tokens, ctx in texts for t in ([tokens] + ([ctx] if ctx else []))]
+    )
+    examples = [
+        Example(
+            tokens=vocab.encode(tokens),
+            label=int(i.gold_label),  # type: ignore[arg-type]  # filtered to labelled instances
+            context=vocab.encode(ctx) if ctx else None,
+        )
+        for i, (tokens, ctx) in zip(instances, texts, strict=True)
+    ]
+    full_config: dict[str, Any] = {
+        "architecture": architecture,
+        "vocab_size": len(vocab),
+        "num_labels": len(dataset.label_names),
+        "pair": dataset.is_pair,
+        **(config or {}),
+    }
+
+    def on_epoch(epoch: int, total: int, _metrics: dict[str, float]) -> None:
+        progress(epoch, total, "epochs")
+
+    result = train_classifier(full_config, examples, seed=seed, epochs=epochs, progress=on_epoch)
+    directory = model_directory_for(name)
+    sha256 = save_model(result.model, full_config, vocab, dataset.label_names, directory)
+    try:
+        with transaction.atomic():
+            model = ClassifierModel(
+                name=name,
+                dataset=dataset,
+                architecture=architecture,
+                config=full_config,
+                weights_path=name,
+                weights_sha256=sha256,
+                vocabulary=vocab.to_dict(),
+                label_names=list(dataset.label_names),
+                training_metrics=result.metrics,
+                seed=seed,
+                owner=owner,
+            )
+            model.full_clean()
+            model.save()
+    except Exception:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return model
+
+
+def model_directory_for(name: str) -> Path:
+    """Return the model store folder for a new model ``name``."""
+    return Path(settings.MODEL_STORE) / name
+
+
+def model_predict(
+    *,
+    model: ClassifierModel,
+    dataset: Dataset,
+    batch_size: int = 128,
+    progress: Progress = no_progress,
+) -> int:
+    """Predict every instance of ``dataset`` with ``model``; re-runs replace. Return the count."""
+    module, vocab = model_load(model)
+    instances = list(dataset.instances.order_by("position"))
+    total = len(instances)
+    done = 0
+    step = 2000
+    for start in range(0, total, step):
+        chunk = instances[start : start + step]
+        texts = [_texts(i) for i in chunk]
+        seqs = [vocab.encode(t) for t, _ in texts]
+        contexts = [vocab.encode(c) for _, c in texts] if dataset.is_pair else None  # type: ignore[arg-type]  # pairs have contexts
+        probs = predict_proba(module, seqs, contexts, batch_size=batch_size)
+        predictions_store(
+            model=model, instance_ids=[i.pk for i in chunk], probabilities=probs.tolist()
+        )
+        done += len(chunk)
+        progress(done, total, "predictions")
+    return total

@@ -1,0 +1,84 @@
+"""Training, prediction, explanation and score jobs through the services and commands."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from explanations.models import Explanation, Job, JobShard, Prediction, Score
+from explanations.services.computing import explanations_compute, scores_compute
+from explanations.services.jobs import job_shard_run
+
+from .factories import trained_model
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    return trained_model(tmp_path)
+
+
+def test_train_predict_stores_model_with_hash_and_metrics(tiny):
+    model, dataset = tiny
+    assert len(model.weights_sha256) == 64
+    assert model.training_metrics["accuracy"] > model.training_metrics["majority_baseline"]
+    assert Prediction.objects.filter(model=model).count() == dataset.instances.count()
+
+
+def test_explanations_job_is_sharded_idempotent_and_retry_safe(tiny, settings):
+    model, dataset = tiny
+    settings.ELEPHANT_SHARD_SIZE = 16
+    job = explanations_compute(
+        model=model, dataset=dataset, methods=["gradient", "occlusion", "random"]
+    )
+    assert job.status == Job.Status.DONE
+    assert job.total_shards == 5
+    n = dataset.instances.count()
+    assert Explanation.objects.filter(model=model).count() == 3 * n
+    first = dict(Explanation.objects.filter(model=model).values_list("pk", "scores"))
+    # A re-run skips what is done: an empty job.
+    again = explanations_compute(
+        model=model, dataset=dataset, methods=["gradient", "occlusion", "random"]
+    )
+    assert again.total_items == 0
+    # A retried shard (e.g. a Celery redelivery after a crash) overwrites and never duplicates.
+    shard = JobShard.objects.filter(job=job).first()
+    JobShard.objects.filter(pk=shard.pk).update(status=JobShard.Status.PENDING)
+    Job.objects.filter(pk=job.pk).update(parameters={**job.parameters, "force": True})
+    job_shard_run(shard.pk)
+    assert Explanation.objects.filter(model=model).count() == 3 * n
+    assert dict(Explanation.objects.filter(model=model).values_list("pk", "scores")) == first
+
+
+def test_scores_job_writes_labelled_scores(tiny):
+    model, dataset = tiny
+    explanations_compute(model=model, dataset=dataset, methods=["attention", "gradient", "random"])
+    job = scores_compute(model=model, dataset=dataset)
+    assert job.status == Job.Status.DONE
+    kinds = dict(
+        Score.objects.filter(explanation__model=model).values_list("metric", "kind").distinct()
+    )
+    assert kinds["comprehensiveness_aopc"] == "faithfulness"
+    assert kinds["agreement_tau:attention"] == "faithfulness"
+    per_explanation = Score.objects.filter(
+        explanation__model=model, metric="comprehensiveness_aopc"
+    ).count()
+    assert per_explanation == 3 * dataset.instances.count()
+    again = scores_compute(model=model, dataset=dataset)
+    assert again.total_items == 0
+
+
+def test_commands_report_clear_errors(tiny):
+    with pytest.raises(CommandError, match="--model 'nope': no such model"):
+        call_command("compute_explanations", "--model", "nope", "--dataset", "x", verbosity=0)
+    model, dataset = tiny
+    with pytest.raises(CommandError, match="unknown method"):
+        call_command(
+            "compute_explanations",
+            "--model",
+            model.name,
+            "--dataset",
+            dataset.name,
+            "--methods",
+            "shap",
+            verbosity=0,
+        )
