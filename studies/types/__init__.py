@@ -1,11 +1,18 @@
 """Study types: each module registers one (see :mod:`studies.types.base`)."""
 
-from . import aided_task, pairwise_preference, plausibility_rating, rationale_annotation
+from . import (
+    aided_task,
+    forward_simulation,
+    pairwise_preference,
+    plausibility_rating,
+    rationale_annotation,
+)
 from .base import StudyType, get_type, register, type_choices, type_names
 
 __all__ = [
     "StudyType",
     "aided_task",
+    "forward_simulation",
     "get_type",
     "pairwise_preference",
     "plausibility_rating",

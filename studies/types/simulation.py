@@ -1,0 +1,310 @@
+"""What forward and counterfactual simulation share: phases, pairing, balance, the effect.
+
+Simulation studies (Hase and Bansal 2020, "Evaluating Explainable AI: Which Algorithmic
+Explanations Help Users Predict Model Behavior?", ACL) ask people to predict the *model's*
+output; an answer is correct when it matches the model, whatever the gold label. The same
+test items are asked before (``pre``) and after (``post``) the participant has seen
+explanations, each time in a new random order, so each test item has a pre and a post
+answer by the same person; the simulation effect is post accuracy minus pre accuracy
+(:func:`simulation_effects`).
+
+The condition is between-subject: one condition per chosen method and one control
+condition without explanations (the variant ``()``). Test items must be balanced over
+the model's outcomes in every list (equal TP/FP/TN/FN for binary tasks, equal correct and
+wrong otherwise), which :meth:`SimulationType.extend_snapshots` checks before a preview or
+launch. Attention checks ask for a named label and sit at their 1-based positions in the
+sequence of pre then post test trials. After each post trial of a condition with
+explanations comes a ``rating`` trial (optional): the explanation of that item and Hase and
+Bansal's 7-point question "Does this explanation show me why the system thought what it did?".
+
+Trial roles: ``test`` for pre/post predictions (the only ones the straight-lining rule
+reads), ``attention_check``, ``learn`` for forward simulation's learning trials and
+``rating`` for the ratings.
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from random import Random
+from typing import Any, ClassVar
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from studies.models import Study, StudyItem
+
+from .answers import (
+    check_bool,
+    clean_label,
+    clean_scale,
+    label_attention_check,
+    label_choices,
+    label_instruction,
+    scale_points,
+)
+from .base import ItemRef, StudyType, TrialSpec, TrialView, explanation_view
+
+RATING_QUESTION = "Does this explanation show me why the system thought what it did?"
+RATING_POINTS = 7
+LEARN, RATING = "learn", "rating"
+
+
+def simulation_effects(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Return each participant's pre and post accuracy and the effect, post - pre.
+
+    ``rows`` are analysis rows (``participant_id``, ``condition``, ``role``, ``phase``,
+    ``correct``); only test trials answered in both phases count, so pre and post cover
+    the same items. Accuracy is the share of answers equal to the model's output.
+    """
+    answers: dict[tuple[Any, str], dict[str, dict[Any, bool]]] = defaultdict(
+        lambda: {"pre": {}, "post": {}}
+    )
+    for row in rows:
+        if row.get("role") == "test" and row.get("phase") in ("pre", "post"):
+            key = (row["participant_id"], str(row.get("condition", "")))
+            answers[key][row["phase"]][row["item_id"]] = bool(row["correct"])
+    effects = []
+    for (participant, condition), phases in sorted(answers.items(), key=lambda a: str(a[0])):
+        paired = sorted(set(phases["pre"]) & set(phases["post"]))
+        if not paired:
+            continue
+        pre = sum(phases["pre"][i] for i in paired) / len(paired)
+        post = sum(phases["post"][i] for i in paired) / len(paired)
+        effects.append(
+            {
+                "participant_id": participant,
+                "condition": condition,
+                "n_items": len(paired),
+                "pre_accuracy": pre,
+                "post_accuracy": post,
+                "effect": post - pre,
+            }
+        )
+    return effects
+
+
+def outcome_counts(outcomes: Iterable[str]) -> dict[str, int]:
+    """Return how many test items have each outcome (TP, FP, TN, FN or correct, wrong)."""
+    return dict(Counter(outcomes))
+
+
+def balance_problem(outcomes: Sequence[str], n_labels: int) -> str | None:
+    """Return why ``outcomes`` are not balanced (None when they are).
+
+    Binary tasks need equal TP, FP, TN and FN; others equal correct and wrong.
+    """
+    if not outcomes or any(not o for o in outcomes):
+        return "some test items have no gold label, so their outcome is unknown"
+    expected = ("TP", "FP", "TN", "FN") if n_labels == 2 else ("correct", "wrong")
+    counts = Counter(outcomes)
+    if len({counts.get(o, 0) for o in expected}) != 1:
+        shown = ", ".join(f"{counts.get(o, 0)} {o}" for o in expected)
+        return f"it has {shown}; each must appear equally often"
+    return None
+
+
+class SimulationType(StudyType):
+    """Base of the simulation types; subclasses draw their trials."""
+
+    learning: ClassVar[bool] = False  # forward simulation has learning phases
+    explain_post: ClassVar[bool] = False  # counterfactual post trials show the explanation
+    rate_by_default: ClassVar[bool] = True
+    question: ClassVar[str] = "What will the model predict?"
+    keyboard_help = "Press a number key to choose, then Enter to continue."
+
+    # Design -----------------------------------------------------------------------------
+    def option_fields(self) -> dict[str, forms.Field]:
+        return {
+            "question": forms.CharField(initial=self.question, max_length=300),
+            "rate_explanations": forms.BooleanField(
+                required=False,
+                initial=self.rate_by_default,
+                label="After each post trial, rate the explanation (7 points)",
+            ),
+        }
+
+    def clean_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        options = super().clean_options(options)
+        return {
+            "question": str(options.get("question") or self.question),
+            "rate_explanations": check_bool(options, "rate_explanations", self.rate_by_default),
+        }
+
+    def variants(self, methods: Sequence[str]) -> list[tuple[str, ...]]:
+        return [(m,) for m in methods] + [()]
+
+    def attention_check(self, *, options: Mapping[str, Any], rng: Random) -> dict[str, Any]:
+        return label_attention_check(rng)
+
+    def gold_expected(self, *, options: Mapping[str, Any]) -> dict[str, Any]:
+        raise ValidationError(
+            {
+                "gold_positions": (
+                    f"{self.label} has no gold items: every test trial already has a known "
+                    "answer (the model's output); use attention checks instead"
+                )
+            }
+        )
+
+    def extend_snapshots(self, *, study: Any, snapshots: dict[int, dict[str, Any]]) -> None:
+        """Refuse a within-subject design and lists whose test items are not balanced."""
+        assert isinstance(study, Study)
+        if study.condition_design != Study.ConditionDesign.BETWEEN:
+            raise ValidationError(
+                f"{self.label} compares conditions between subjects (each participant sees "
+                "one method, or none as the control): choose the between-subject design"
+            )
+        if self.learning and study.practice_count < 1:
+            raise ValidationError(
+                f"{self.label} shows the practice items as learning examples: "
+                "choose at least one practice item"
+            )
+        n_labels = len(study.model.label_names or study.dataset.label_names)
+        for study_list in study.lists.select_related("condition").order_by("index"):
+            outcomes = list(
+                study_list.items.filter(role=StudyItem.Role.TEST).values_list("outcome", flat=True)
+            )
+            problem = balance_problem(outcomes, n_labels)
+            if problem:
+                raise ValidationError(
+                    f"{self.label} needs the test items of every participant balanced over the "
+                    f"model's outcomes, but list {study_list.index} ({study_list.condition.name or 'control'}) "
+                    f"does not: {problem}. Choose a number of test items that is a multiple of "
+                    f"{4 if n_labels == 2 else 2}, keep 'balance over outcomes' on, and leave "
+                    "items per participant empty (or a multiple too)."
+                )
+
+    # Assignment -------------------------------------------------------------------------
+    def build_trials(
+        self,
+        *,
+        items: Sequence[ItemRef],
+        options: Mapping[str, Any],
+        attention_positions: Sequence[int],
+        gold_positions: Sequence[int],
+        rng: Random,
+    ) -> list[TrialSpec]:
+        """Order: [learn], pre, [learn again with explanations], post with ratings.
+
+        The test items are shuffled separately for pre and post; attention checks are
+        placed at their positions among the pre-then-post test trials.
+        """
+        by_role: dict[str, list[ItemRef]] = defaultdict(list)
+        for item in sorted(items, key=lambda i: (i.role, i.position, i.id)):
+            by_role[item.role].append(item)
+        tests = by_role["test"]
+        explained = any(item.methods for item in tests)
+        sequence: list[tuple[ItemRef, str]] = []
+        for phase in ("pre", "post"):
+            order = list(tests)
+            rng.shuffle(order)
+            sequence += [(item, phase) for item in order]
+        placed = sorted(zip(attention_positions, by_role["attention_check"], strict=False))
+        for position, check in placed:
+            at = min(max(position, 1) - 1, len(sequence))
+            phase = sequence[at - 1][1] if at > 0 else "pre"
+            sequence.insert(at, (check, phase))
+        specs: list[TrialSpec] = []
+        learn = by_role["practice"] if self.learning else []
+
+        def learning(phase: str, explain: bool) -> None:
+            order = list(learn)
+            rng.shuffle(order)
+            specs.extend(
+                TrialSpec(item_id=i.id, role=LEARN, phase=phase, payload={"explain": explain})
+                for i in order
+            )
+
+        learning("learn", False)
+        for k, (item, phase) in enumerate(sequence):
+            if phase == "post" and (k == 0 or sequence[k - 1][1] == "pre"):
+                learning("learn_explained", explained)
+            explain = explained and phase == "post" and self.explain_post
+            specs.append(
+                TrialSpec(
+                    item_id=item.id, role=item.role, phase=phase, payload={"explain": explain}
+                )
+            )
+            if (
+                phase == "post"
+                and item.role == "test"
+                and explained
+                and options["rate_explanations"]
+            ):
+                specs.append(
+                    TrialSpec(
+                        item_id=item.id, role=RATING, phase="post_rating", payload={"explain": True}
+                    )
+                )
+        return specs
+
+    # Trial ------------------------------------------------------------------------------
+    def explanation(self, view: TrialView) -> dict[str, Any] | None:
+        """Return the explanation view of the item's (one) explanation, or None (control)."""
+        explanations = view.snapshot["explanations"]
+        if not explanations:
+            return None
+        return explanation_view(
+            tokens=view.snapshot["instance"]["tokens"],
+            scores=explanations[0]["scores"],
+            label="Explanation",
+            uid="expl",
+            display=view.display,
+        )
+
+    def base_context(self, view: TrialView) -> dict[str, Any]:
+        """Return what every trial of a simulation shows: phase, text, labels, instruction."""
+        snap = view.snapshot
+        return {
+            "phase": view.phase,
+            "kind": view.role if view.role in (LEARN, RATING) else "predict",
+            "context_text": snap["instance"]["context"],
+            "text": snap["instance"]["text"],
+            "question": view.options["question"],
+            "labels": label_choices(snap["label_names"]),
+            "rating_question": RATING_QUESTION,
+            "rating_points": scale_points(RATING_POINTS),
+            "instruction": label_instruction(view.expected, snap["label_names"]),
+        }
+
+    def model_label(self, view: TrialView) -> int:
+        """Return the model's output the participant must predict on this trial."""
+        return int(view.snapshot["prediction"]["label"])
+
+    def clean_answer(self, view: TrialView, data: Mapping[str, Any]) -> Any:
+        if view.role == LEARN:
+            return {"seen": True}
+        if view.role == RATING:
+            return {
+                "rating": clean_scale(data, "rating", RATING_POINTS, "a rating of the explanation")
+            }
+        return {"label": clean_label(data, view.snapshot["label_names"])}
+
+    def passes(self, view: TrialView, value: Any) -> bool | None:
+        if view.expected and "label" in view.expected:
+            return bool(value["label"] == view.expected["label"])
+        return None
+
+    def record(self, view: TrialView, value: Any) -> dict[str, Any]:
+        explanations = view.snapshot["explanations"]
+        method = explanations[0]["method"] if explanations else None
+        common = {
+            "condition_method": method,
+            "explanation_id": explanations[0]["id"] if explanations else None,
+        }
+        if view.role == LEARN:
+            return {**common, "explanation_shown": bool(view.payload.get("explain"))}
+        if view.role == RATING:
+            return {**common, "rating": value["rating"], "rating_max": RATING_POINTS}
+        model = self.model_label(view)
+        gold = view.snapshot.get("gold_label")
+        return {
+            **common,
+            "predicted_label": value["label"],
+            "model_label": model,
+            "gold_label": gold,
+            "correct": value["label"] == model,
+            "outcome": view.snapshot.get("outcome", ""),
+        }
+
+    def straightline_key(self, view: TrialView, value: Any) -> Hashable:
+        return int(value["label"]) if "label" in value else repr(value)
