@@ -86,6 +86,16 @@ STATISTICS = (
         "function": "analysis.compute.bradley_terry.bradley_terry",
         "reference": "Bradley & Terry (1952); Hunter (2004)",
     },
+    {
+        "statistic": "aided task: accuracy, reliance, median time per condition",
+        "function": "analysis.compute.aided.aided_task_summary",
+        "reference": "Bansal et al. (2021); Schemmer et al. (2023)",
+    },
+    {
+        "statistic": "agreement among human rationales",
+        "function": "analysis.compute.rationales.rationale_agreement",
+        "reference": "DeYoung et al. (2020), ERASER; Krippendorff (2011)",
+    },
 )
 Progress = Callable[[str], None]
 

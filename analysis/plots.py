@@ -24,6 +24,9 @@ CONTROL_COLOUR = "#000000"
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
 MARKERS = ("o", "s", "^", "D", "v", "P", "<", ">")
 CONTROL_MARKER = "X"
+# A condition without any explanation (an aided task's baseline) is drawn in grey.
+NO_EXPLANATION = "no highlights"
+NO_EXPLANATION_STYLE = ("#777777", "o")
 FORMATS = ("svg", "png")
 PNG_DPI = 150
 
@@ -190,17 +193,48 @@ def _strengths(fig: Figure, spec: Mapping[str, Any]) -> None:
     ax.set_axisbelow(True)
 
 
+def _estimates(fig: Figure, spec: Mapping[str, Any]) -> None:
+    """Draw one estimate with its interval per row (conditions of a task)."""
+    rows = list(spec["rows"])
+    methods = list(dict.fromkeys(r["method"] for r in rows if r["method"] != NO_EXPLANATION))
+    styles = {**method_styles(methods), NO_EXPLANATION: NO_EXPLANATION_STYLE}
+    if not any(r["method"] == CONTROL for r in rows):
+        rows.append({"label": CONTROL, "method": CONTROL, "estimate": None, "missing": True})
+    ax = fig.subplots()
+    low, high = spec["limits"]
+    for y, row in enumerate(rows):
+        colour, marker = styles.get(row["method"], ("#555555", "o"))
+        if row.get("missing") or row["estimate"] is None:
+            note = "not in this study" if row.get("missing") else "undefined"
+            ax.text((low + high) / 2, y, note, va="center", ha="center", color="#555")
+            continue
+        ci = row.get("ci") or {}
+        if ci.get("lower") is not None and ci.get("upper") is not None:
+            ax.plot([ci["lower"], ci["upper"]], [y, y], color=colour, linewidth=2.2)
+        ax.scatter([row["estimate"]], [y], s=60, color=colour, marker=marker, zorder=3)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(
+        [f"{r['label']} (control)" if r["method"] == CONTROL else r["label"] for r in rows]
+    )
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlim(low - 0.02, high + 0.02)
+    ax.set_xlabel(spec["x_label"])
+    ax.grid(axis="x", color="#ddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
 DRAWERS: dict[str, tuple[Callable[[Figure, Mapping[str, Any]], None], tuple[float, float]]] = {
     "method_means": (_method_means, (7.0, 3.2)),
     "scatter": (_scatter, (9.0, 4.8)),
     "strengths": (_strengths, (7.0, 3.2)),
+    "estimates": (_estimates, (7.0, 3.2)),
 }
 
 
 def _figure(spec: Mapping[str, Any]) -> Figure:
     draw, size = DRAWERS[spec["kind"]]
     width, height = size
-    if spec["kind"] in ("method_means", "strengths"):
+    if spec["kind"] in ("method_means", "strengths", "estimates"):
         height = 1.3 + 0.45 * (len(spec["rows"]) + 1)
     fig = Figure(figsize=(width, height), layout="constrained")
     draw(fig, spec)

@@ -76,6 +76,15 @@ def _preference(
     }
 
 
+def _aided(section: dict[str, Any], svgs: Mapping[str, str], link: PlotLinks) -> dict[str, Any]:
+    return {
+        **section,
+        "plot": _plot(
+            "accuracy_by_condition", svgs, link, "Accuracy per condition with its interval"
+        ),
+    }
+
+
 def analysis_context(
     results: dict[str, Any], svgs: Mapping[str, str], link: PlotLinks
 ) -> dict[str, Any]:
@@ -87,4 +96,6 @@ def analysis_context(
         "preference": _preference(sections["preference"], svgs, link)
         if "preference" in sections
         else None,
+        "aided": _aided(sections["aided"], svgs, link) if "aided" in sections else None,
+        "rationales": sections.get("rationales"),
     }

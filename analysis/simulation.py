@@ -16,7 +16,11 @@ How they answer (a caricature, not a model of people, meant for demos and tests)
   ``0.6 z + b + v_item + e`` with ``z`` the explanation's faithfulness score standardised
   over the study's items (:data:`SIGNAL_METRICS`, first one present), ``v_item ~ N(0, 0.4)``
   shared by everyone and ``e ~ N(0, 0.8)``; ratings map it onto the scale, preferences pick
-  the side with the larger judgement; checks and gold items are passed with probability 0.95.
+  the side with the larger judgement; checks and gold items are passed with probability 0.95;
+* in an aided task they label the text correctly with probability 0.75 (0.85 with
+  highlights) and, when the model's prediction is shown, follow it 60% of the time;
+* in rationale annotation everyone marks the same one to three words of an item (chosen
+  per item), sometimes adding one more.
 """
 
 import math
@@ -48,7 +52,6 @@ SIMULATED_PREFIX = "[simulated]"
 CARELESS_SHARE = 0.12
 SIGNAL_METRICS = ("comprehensiveness_aopc", "sufficiency_aopc", "decision_flip", "tau_loo")
 SIGNAL_WEIGHT = 0.6
-SUPPORTED_TYPES = ("plausibility_rating", "pairwise_preference")
 
 
 def simulated_label(seed: int, index: int) -> str:
@@ -163,7 +166,67 @@ def _preference(person: _Person, view: TrialView, item_id: int) -> dict[str, Any
     return {"choice": choice, "comment": ""}
 
 
-ANSWERERS = {"plausibility_rating": _rating, "pairwise_preference": _preference}
+def _label(person: _Person, view: TrialView, item_id: int) -> dict[str, Any]:
+    snap = view.snapshot
+    n_labels = len(snap["label_names"])
+    expected = view.expected or {}
+    gold = snap.get("gold_label")
+    model = snap["prediction"]["label"]
+    if "label" in expected or expected.get("gold_label"):
+        wanted = expected.get("label", gold)
+        wrong = [k for k in range(n_labels) if k != wanted]
+        label = wanted if person.complies() or not wrong else person.rng.choice(wrong)
+    elif person.careless or gold is None:
+        label = person.rng.randrange(n_labels)
+    elif view.payload.get("show_prediction") and person.rng.random() < 0.6:
+        label = model  # relies on the model, right or wrong
+    else:
+        right = 0.85 if snap["explanations"] else 0.75
+        label = gold if person.rng.random() < right else person.rng.randrange(n_labels)
+    # Posted as strings, like the participant's form.
+    answer: dict[str, Any] = {"label": str(label)}
+    if view.options.get("ask_confidence"):
+        answer["confidence"] = str(person.rng.randint(1, int(view.options["confidence_points"])))
+    return answer
+
+
+def _rationale(person: _Person, view: TrialView, item_id: int) -> dict[str, Any]:
+    n_tokens = len(view.snapshot["instance"]["tokens"])
+    low = int(view.options.get("min_tokens") or 1)
+    high = int(view.options.get("max_tokens") or n_tokens)
+    expected = view.expected or {}
+    known = [
+        i
+        for e in view.snapshot.get("explanations", [])
+        if e["method"] == "human_rationale"
+        for i, score in enumerate(e["scores"])
+        if score > 0.5
+    ]
+    if "indices" in expected and person.complies():
+        marked = list(expected["indices"])
+    elif known and person.complies():
+        marked = known
+    elif person.careless:
+        marked = person.rng.sample(range(n_tokens), min(n_tokens, max(low, 1)))
+    else:
+        # Everyone sees the same "important" words of an item, and adds or drops one.
+        shared = Random(f"elephant-simulation:{person.seed}:rationale:{item_id}")
+        start = shared.randrange(n_tokens)
+        marked = list(range(start, min(n_tokens, start + shared.randint(1, 3))))
+        if person.rng.random() < 0.4:
+            marked.append(person.rng.randrange(n_tokens))
+    marked = sorted(set(marked))[:high]
+    while len(marked) < min(low, n_tokens):
+        marked = sorted({*marked, person.rng.randrange(n_tokens)})
+    return {"tokens": ",".join(str(i) for i in marked), "comment": ""}
+
+
+ANSWERERS = {
+    "plausibility_rating": _rating,
+    "pairwise_preference": _preference,
+    "aided_task": _label,
+    "rationale_annotation": _rationale,
+}
 
 
 def _questionnaire(person: _Person, study: Study) -> dict[str, Any]:
@@ -231,7 +294,7 @@ def participants_simulate(*, study: Study, n: int, seed: int = 0) -> int:
             {
                 "study_type": (
                     f"cannot simulate participants of a {study.study_type} study yet; "
-                    f"simulation knows {', '.join(SUPPORTED_TYPES)}"
+                    f"simulation knows {', '.join(sorted(ANSWERERS))}"
                 )
             }
         )

@@ -27,6 +27,7 @@ from .options import AnalysisOptions
 from .preferences import preference_section
 from .ratings import rating_section
 from .tables import StudyTables, Table, study_tables
+from .tasks import aided_section, rationale_section
 
 SCHEMA = "elephant.analysis/1"
 CACHE_SECONDS = 3600
@@ -36,6 +37,8 @@ Section = Callable[..., tuple[dict[str, Any], dict[str, dict[str, Any]]]]
 SECTIONS: dict[str, tuple[str, str, Section]] = {
     "plausibility_rating": ("rating", "Plausibility ratings", rating_section),
     "pairwise_preference": ("preference", "Pairwise preferences", preference_section),
+    "aided_task": ("aided", "Aided task: accuracy, reliance and time", aided_section),
+    "rationale_annotation": ("rationales", "Rationale annotation: agreement", rationale_section),
 }
 
 

@@ -1,0 +1,111 @@
+"""The analysis bundle: files, CSV conventions that pandas and R read unchanged, checksums."""
+
+import hashlib
+import json
+import re
+
+import pandas as pd
+import pytest
+from django.core.management import CommandError, call_command
+
+from analysis.bundle import bundle_files, table_csv
+from analysis.services.results import study_analysis_build
+from analysis.services.tables import Column, Table
+
+from .conftest import FAST
+
+# R's make.names leaves a name unchanged when it matches this and is not a reserved word.
+R_NAME = re.compile(r"^([A-Za-z]|[.][A-Za-z_.])[A-Za-z0-9_.]*$")
+R_RESERVED = {"if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE",
+              "FALSE", "NULL", "Inf", "NaN", "NA", "in"}  # fmt: skip
+
+
+def test_csv_conventions_round_trip_in_pandas():
+    table = Table(
+        "t",
+        "test",
+        (Column("a", "id", ""), Column("b", "answer", ""), Column("c", "answer", "")),
+        [
+            {"a": 1, "b": 0.1 + 0.2, "c": 'He said "no", twice,\nthen left'},
+            {"a": 2, "b": None, "c": True},
+            {"a": 3, "b": float("nan"), "c": [1, 2]},
+        ],
+    )
+    text = table_csv(table).decode()
+    assert text.splitlines()[0] == "a,b,c"
+    assert "\r" not in text
+    assert ",NA," in text
+    assert "TRUE" in text
+    frame = pd.read_csv(pd.io.common.StringIO(text))
+    assert frame["b"][0] == 0.1 + 0.2  # full precision survives
+    assert frame["b"].isna().tolist() == [False, True, True]
+    assert frame["c"][0] == 'He said "no", twice,\nthen left'
+    assert frame["c"][2] == "[1, 2]"
+
+
+def test_export_writes_every_file_with_checksums(rated, tmp_path):
+    out = tmp_path / "export"
+    call_command("export_analysis", study=str(rated.pk), out=str(out), resamples=60)
+    manifest = json.loads((out / "manifest.json").read_text())
+    for path, entry in manifest["files"].items():
+        content = (out / path).read_bytes()
+        assert hashlib.sha256(content).hexdigest() == entry["sha256"]
+        assert len(content) == entry["bytes"]
+    assert set(manifest["files"]) | {"manifest.json"} == {
+        p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()
+    }
+    assert manifest["model"]["name"] == rated.model.name
+    assert [m["name"] for m in manifest["methods"]] == ["gradient", "lrp", "random"]
+    assert manifest["scores"]["comprehensiveness_aopc"]["kind"] == "faithfulness"
+    assert manifest["software"]["numpy"]
+    assert manifest["seeds"]["study_design"] == rated.seed
+    assert len(manifest["design"]["lists"]) == rated.lists.count()
+    # No path of the machine that wrote it.
+    assert str(tmp_path) not in (out / "manifest.json").read_text()
+
+
+def test_tables_load_unchanged_and_every_column_is_explained(rated):
+    analysis = study_analysis_build(study=rated, options=FAST)
+    files = bundle_files(study=rated, analysis=analysis)
+    codebook = files["codebook.md"].decode()
+    for table in (analysis.tables.responses, analysis.tables.participants, analysis.tables.items):
+        names = [c.name for c in table.columns]
+        assert len(set(names)) == len(names)
+        for name in names:
+            assert R_NAME.match(name), name
+            assert name not in R_RESERVED
+            assert f"| `{name}` |" in codebook
+        frame = pd.read_csv(pd.io.common.StringIO(files[f"{table.name}.csv"].decode()))
+        assert list(frame.columns) == names
+        assert len(frame) == len(table.rows)
+    responses = pd.read_csv(pd.io.common.StringIO(files["responses.csv"].decode()))
+    assert responses["included"].dtype == bool
+    rows = analysis.tables.responses.rows
+    assert responses["rating"].tolist() == [r["rating"] for r in rows]
+    scores = responses["faithfulness__comprehensiveness_aopc"]
+    assert [None if pd.isna(v) else v for v in scores] == [
+        r["faithfulness__comprehensiveness_aopc"] for r in rows
+    ]
+
+
+def test_report_is_self_contained(rated):
+    files = bundle_files(study=rated, analysis=study_analysis_build(study=rated, options=FAST))
+    report = files["report.html"].decode()
+    assert "<svg" in report
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", report)
+    assert "<link" not in report
+    assert "<script" not in report
+    assert 'href="plots/ratings_by_method.png"' in report
+    assert "NaN" not in report
+
+
+def test_export_refuses_a_folder_in_use_and_an_unknown_study(rated, tmp_path):
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "keep.txt").write_text("mine")
+    with pytest.raises(CommandError, match="new or empty folder"):
+        call_command("export_analysis", study=str(rated.pk), out=str(used), resamples=0)
+    assert [p.name for p in used.iterdir()] == ["keep.txt"]
+    with pytest.raises(CommandError, match="no study"):
+        call_command("export_analysis", study="no-such-study", out=str(tmp_path / "x"))
+    assert not (tmp_path / "x").exists()
