@@ -6,6 +6,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k import"`.
 PYTEST_ARGS ?=
+# The demo make run loads; simulated answers fill the analysis pages at once.
+DEMO_ARGS ?= --simulate-participants 24
 
 .PHONY: run test lint typecheck pytest bench install install-dev demo clean
 

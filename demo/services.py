@@ -3,17 +3,25 @@
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.urls import reverse
 
+from analysis.simulation import ANSWERERS, participants_simulate, simulated_participant_ids
 from explanations.models import ClassifierModel, Dataset
 from explanations.services.computing import explanations_compute, scores_compute
 from explanations.services.datasets import dataset_import
 from explanations.services.modeling import model_predict, model_train
 from explanations.services.progress import Progress, no_progress
+from studies.models import Study
+from studies.services.design import StudyDesign, study_create
+from studies.services.invitations import invitations_create
+from studies.services.lifecycle import study_launch
+from studies.types import type_names
 
 DEMO_DATA = Path(settings.BASE_DIR) / "explanations" / "demo"
 DEMO_USERNAME = "researcher"
@@ -138,3 +146,102 @@ def demo_models_ensure(*, owner: User, progress: Progress = no_progress) -> list
         )
         models.append(model)
     return models
+
+
+# (name, study type, methods, extra design fields); every study has attention checks.
+DEMO_STUDIES: tuple[tuple[str, str, list[str], dict[str, Any]], ...] = (
+    (
+        "Demo: how convincing is each explanation?",
+        "plausibility_rating",
+        ["attention", "integrated_gradients", "occlusion", "random"],
+        {
+            "n_items": 24,
+            "items_per_participant": 8,
+            "attention_check_positions": [4],
+            "gold_positions": [7],
+            "questionnaire_preset": "explanation_satisfaction",
+        },
+    ),
+    (
+        "Demo: which explanation is better?",
+        "pairwise_preference",
+        ["attention", "integrated_gradients", "random"],
+        {"n_items": 12, "items_per_participant": 6, "attention_check_positions": [3]},
+    ),
+    (
+        "Demo: can you predict the model? (forward simulation)",
+        "forward_simulation",
+        ["attention", "integrated_gradients"],
+        {"n_items": 16, "condition_design": "between", "attention_check_positions": [2]},
+    ),
+    (
+        "Demo: label the text with the model's help (aided task)",
+        "aided_task",
+        ["integrated_gradients"],
+        {"n_items": 12, "condition_design": "between", "attention_check_positions": [3]},
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DemoStudy:
+    study: Study
+    anonymous_path: str
+    prolific_path: str
+    invitation_path: str
+
+
+def _links(study: Study) -> DemoStudy:
+    entry = reverse("participate:entry", args=[study.uid])
+    invitation = study.invitations.filter(used_at__isnull=True).first()
+    return DemoStudy(
+        study=study,
+        anonymous_path=entry,
+        prolific_path=f"{entry}?PROLIFIC_PID=demo-prolific-pid&STUDY_ID=demo-study&SESSION_ID=demo-session",
+        invitation_path=reverse("participate:invitation", args=[invitation.token])
+        if invitation
+        else "",
+    )
+
+
+def demo_studies_ensure(*, owner: User) -> list[DemoStudy]:
+    """Create and launch the demo studies (skipping any already there, by name)."""
+    dataset = Dataset.objects.get(name=SENTIMENT)
+    model = ClassifierModel.objects.get(name="demo-bilstm")
+    studies = []
+    available = set(type_names())
+    for name, study_type, methods, extra in DEMO_STUDIES:
+        if study_type not in available:
+            continue
+        study = Study.objects.filter(owner=owner, name=name).first()
+        if study is None:
+            design = StudyDesign(
+                name=name,
+                study_type=study_type,
+                dataset=dataset,
+                model=model,
+                methods=methods,
+                seed=0,
+                ratings_per_item=3,
+                pay="GBP 2.00",
+                estimated_minutes=10,
+                completion_code="ELEPHANTDEMO",
+                **extra,
+            )
+            study = study_create(owner=owner, design=design)
+            study = study_launch(study=study)
+        if not study.invitations.filter(used_at__isnull=True).exists():
+            invitations_create(study=study, labels=["Demo expert"])
+        studies.append(_links(study))
+    return studies
+
+
+def demo_participants_simulate(*, studies: list[Study], n: int) -> dict[int, int]:
+    """Top each study up to ``n`` simulated participants (idempotent); return counts by study."""
+    counts: dict[int, int] = {}
+    for study in studies:
+        have = len(simulated_participant_ids(study))
+        if n > have and study.study_type in ANSWERERS:
+            participants_simulate(study=study, n=n - have, seed=have)
+        counts[study.pk] = len(simulated_participant_ids(study))
+    return counts

@@ -1,8 +1,15 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.urls import reverse
 
-from demo.services import demo_datasets_ensure, demo_models_ensure, demo_researcher_ensure
+from demo.services import (
+    demo_datasets_ensure,
+    demo_models_ensure,
+    demo_participants_simulate,
+    demo_researcher_ensure,
+    demo_studies_ensure,
+)
 from explanations.management.progress import progress_bar
 
 
@@ -13,12 +20,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--host", default="http://127.0.0.1:8000", help="Base URL printed in links."
         )
+        parser.add_argument(
+            "--simulate-participants",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Add N simulated participants' answers to each demo study (marked as simulated).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         user, account = demo_researcher_ensure()
         with progress_bar(self.stderr, disable=options["verbosity"] == 0) as progress:
             datasets = demo_datasets_ensure(owner=user, progress=progress)
             models = demo_models_ensure(owner=user, progress=progress)
+        studies = demo_studies_ensure(owner=user)
+        simulated = demo_participants_simulate(
+            studies=[d.study for d in studies], n=options["simulate_participants"]
+        )
         base = options["host"].rstrip("/")
         self.stdout.write(self.style.SUCCESS("Demo ready."))
         self.stdout.write(f"  Researcher login: {base}/accounts/login/")
@@ -28,3 +46,17 @@ class Command(BaseCommand):
             self.stdout.write(f"  Dataset {dataset.name}: {base}{dataset.get_absolute_url()}")
         for model in models:
             self.stdout.write(f"  Model {model.name} scores: {base}/models/{model.name}/scores/")
+        for demo in studies:
+            study = demo.study
+            self.stdout.write(
+                f"  Study {study.name!r} ({study.study_type}, {study.status}): {base}/studies/{study.pk}/"
+            )
+            self.stdout.write(f"    anonymous link:  {base}{demo.anonymous_path}")
+            self.stdout.write(f"    Prolific-style:  {base}{demo.prolific_path}")
+            if demo.invitation_path:
+                self.stdout.write(f"    invitation link: {base}{demo.invitation_path}")
+            if simulated.get(study.pk):
+                self.stdout.write(
+                    f"    {simulated[study.pk]} simulated participants (marked as simulated); "
+                    f"analysis: {base}{reverse('analysis:study-analysis', args=[study.pk])}"
+                )
