@@ -8,11 +8,14 @@ NLI set-up); :attr:`Instance.explained_tokens` names the sequence scores align t
 
 from django.conf import settings
 from django.db import models
+from django.db.models import TextChoices
 from django.urls import reverse
 
 
 class Dataset(models.Model):
-    class Format(models.TextChoices):
+    # TextChoices is imported by name: inside this class "models" is also the reverse
+    # accessor of ClassifierModel.dataset (related_name="models"), which type checkers see.
+    class Format(TextChoices):
         JSONL = "jsonl", "JSON lines"
         CSV = "csv", "CSV"
         ERASER = "eraser", "ERASER benchmark folder"

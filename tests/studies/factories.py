@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 from explanations.models import Explanation, Score
 from explanations.services.datasets import dataset_import
@@ -26,7 +27,7 @@ def film_corpus(tmp_path: Path, *, owner=None, n: int = 40, name: str = "reviews
     for i in range(n):
         positive = i % 2 == 0
         word = WORDS[i % len(WORDS)]
-        record = {
+        record: dict[str, Any] = {
             "id": f"r{i}",
             "text": f"Review {i}: the film was {word} and the ending was {'good' if positive else 'bad'}.",
             "label": "positive" if positive else "negative",
@@ -56,7 +57,8 @@ def film_corpus(tmp_path: Path, *, owner=None, n: int = 40, name: str = "reviews
     # Instances 0 and 1 of every four are predicted wrong, so TP, FP, TN and FN all occur.
     probabilities = []
     for k, instance in enumerate(instances):
-        label = 1 - instance.gold_label if k % 4 < 2 else instance.gold_label
+        gold = int(instance.gold_label or 0)
+        label = 1 - gold if k % 4 < 2 else gold
         probabilities.append([0.2, 0.8] if label == 1 else [0.7, 0.3])
     predictions_store(
         model=model, instance_ids=[i.pk for i in instances], probabilities=probabilities

@@ -11,7 +11,10 @@ KEY = re.compile(r'name="idempotency_key" value="([0-9a-f]+)"')
 def trial_form(response) -> tuple[int, str]:
     """Return the trial id and idempotency key in a rendered trial page."""
     html = response.content.decode()
-    return int(TRIAL_ID.search(html).group(1)), KEY.search(html).group(1)
+    trial_id, key = TRIAL_ID.search(html), KEY.search(html)
+    assert trial_id, "the page has no trial form"
+    assert key, "the trial form has no idempotency key"
+    return int(trial_id.group(1)), key.group(1)
 
 
 def good_answer(trial: Trial, *, straight: bool = False) -> dict[str, str]:
