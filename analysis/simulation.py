@@ -98,17 +98,25 @@ class _Person:
     def __init__(self, *, seed: int, index: int, signal: tuple[str | None, float, float]) -> None:
         self.rng = Random(f"elephant-simulation:{seed}:{index}")
         self.seed = seed
+        self.index = index
         self.careless = self.rng.random() < CARELESS_SHARE
         self.leniency = self.rng.gauss(0.0, 0.5)
         self.metric, self.mean, self.sd = signal
 
-    def judgement(self, explanation: Mapping[str, Any], item_id: int) -> float:
+    def start_trial(self, trial: Trial) -> None:
+        """Seed this trial's draws by what it shows, so answers do not depend on the order."""
+        item = trial.item
+        key = f"{item.instance_id}:{item.role}:{'|'.join(item.methods)}:{trial.phase}"
+        self.rng = Random(f"elephant-simulation:{self.seed}:{self.index}:{key}")
+
+    def judgement(self, explanation: Mapping[str, Any], instance_id: int) -> float:
         """Return the latent judgement (standard units) of one shown explanation."""
         z = 0.0
         for score in explanation.get("metric_scores", []):
             if score["metric"] == self.metric and score.get("value") is not None:
                 z = (float(score["value"]) - self.mean) / self.sd
-        item_effect = Random(f"elephant-simulation:{self.seed}:item:{item_id}").gauss(0.0, 0.4)
+        shared = Random(f"elephant-simulation:{self.seed}:item:{instance_id}")
+        item_effect = shared.gauss(0.0, 0.4)
         return SIGNAL_WEIGHT * z + self.leniency + item_effect + self.rng.gauss(0.0, 0.8)
 
     def complies(self) -> bool:
@@ -121,7 +129,7 @@ class _Person:
         return float(centre * math.exp(self.rng.gauss(0.0, 0.35)))
 
 
-def _rating(person: _Person, view: TrialView, item_id: int) -> dict[str, Any]:
+def _rating(person: _Person, view: TrialView, instance_id: int) -> dict[str, Any]:
     slider = view.options["scale"] == "slider"
     low, high = (0, 100) if slider else (1, int(view.options["points"]))
     expected = view.expected or {}
@@ -136,7 +144,7 @@ def _rating(person: _Person, view: TrialView, item_id: int) -> dict[str, Any]:
     elif person.careless:
         value = person.rng.randint(low, high)
     else:
-        latent = person.judgement(view.snapshot["explanations"][0], item_id)
+        latent = person.judgement(view.snapshot["explanations"][0], instance_id)
         middle = (low + high) / 2
         value = round(middle + latent * (high - low) / 4)
     value = min(max(value, low), high)
@@ -146,7 +154,7 @@ def _rating(person: _Person, view: TrialView, item_id: int) -> dict[str, Any]:
     return {"rating": value, "comment": comment}
 
 
-def _preference(person: _Person, view: TrialView, item_id: int) -> dict[str, Any]:
+def _preference(person: _Person, view: TrialView, instance_id: int) -> dict[str, Any]:
     explanations = view.snapshot["explanations"]
     left, right = view.payload["sides"]
     expected = view.expected or {}
@@ -159,14 +167,13 @@ def _preference(person: _Person, view: TrialView, item_id: int) -> dict[str, Any
     elif person.careless:
         choice = "left"
     else:
-        difference = person.judgement(explanations[left], item_id) - person.judgement(
-            explanations[right], item_id
-        )
-        choice = "left" if difference > 0 else "right"
+        # Judge in the frozen order, so the sides drawn for this participant do not matter.
+        judged = [person.judgement(e, instance_id) for e in explanations]
+        choice = "left" if judged[left] > judged[right] else "right"
     return {"choice": choice, "comment": ""}
 
 
-def _label(person: _Person, view: TrialView, item_id: int) -> dict[str, Any]:
+def _label(person: _Person, view: TrialView, instance_id: int) -> dict[str, Any]:
     snap = view.snapshot
     n_labels = len(snap["label_names"])
     expected = view.expected or {}
@@ -190,7 +197,7 @@ def _label(person: _Person, view: TrialView, item_id: int) -> dict[str, Any]:
     return answer
 
 
-def _rationale(person: _Person, view: TrialView, item_id: int) -> dict[str, Any]:
+def _rationale(person: _Person, view: TrialView, instance_id: int) -> dict[str, Any]:
     n_tokens = len(view.snapshot["instance"]["tokens"])
     low = int(view.options.get("min_tokens") or 1)
     high = int(view.options.get("max_tokens") or n_tokens)
@@ -210,7 +217,7 @@ def _rationale(person: _Person, view: TrialView, item_id: int) -> dict[str, Any]
         marked = person.rng.sample(range(n_tokens), min(n_tokens, max(low, 1)))
     else:
         # Everyone sees the same "important" words of an item, and adds or drops one.
-        shared = Random(f"elephant-simulation:{person.seed}:rationale:{item_id}")
+        shared = Random(f"elephant-simulation:{person.seed}:rationale:{instance_id}")
         start = shared.randrange(n_tokens)
         marked = list(range(start, min(n_tokens, start + shared.randint(1, 3))))
         if person.rng.random() < 0.4:
@@ -254,6 +261,7 @@ def _run_one(study: Study, person: _Person, participant: Participant, start: dat
     for trial in Trial.objects.filter(assignment__participant=participant).select_related("item"):
         now += timedelta(seconds=0.5)
         trial_mark_shown(trial=trial, now=now)
+        person.start_trial(trial)
         view = trial_view(
             study=study,
             snapshot=trial.item.frozen,
@@ -267,7 +275,7 @@ def _run_one(study: Study, person: _Person, participant: Participant, start: dat
         response_submit(
             participant=participant,
             trial_id=trial.pk,
-            data=answer(person, view, trial.item_id),
+            data=answer(person, view, trial.item.instance_id),
             idempotency_key=f"sim-{participant.uid.hex}-{trial.position}",
             client_duration_ms=max(0, round(took.total_seconds() * 1000) - 40),
             now=now,
@@ -285,7 +293,8 @@ def participants_simulate(*, study: Study, n: int, seed: int = 0) -> int:
     The study must be live and accept invited participants (simulated ones enter by an
     invitation labelled ``[simulated] ...``). Stops early, without turning anyone away,
     when every list is full. All or nothing: a failure leaves no simulated participant.
-    Deterministic given ``seed`` and the study's state.
+    Given ``seed``, each simulated participant answers the same item the same way whatever
+    the order of their trials (timings aside).
     """
     if n < 0:
         raise ValidationError({"n": f"expected a number of participants >= 0, got {n}"})
