@@ -1,0 +1,96 @@
+"""Rank correlations with frequency weights, vectorised over bootstrap resamples.
+
+A resample of the two-way bootstrap is the original data with each element repeated
+``w`` times (``w`` a whole number, possibly 0). These functions compute Spearman's
+rho and Kendall's tau-b of that repeated data exactly, without building it:
+
+* weighted mid-ranks: an element of value ``v`` and weight ``w`` gets the rank its
+  copies would share in the repeated data, ``W_< + (W_= + 1) / 2``, where ``W_<``
+  is the total weight of smaller values and ``W_=`` of values equal to ``v``
+  (ties averaged, as ``scipy.stats.rankdata(method="average")``);
+* Spearman's rho is Pearson's correlation of the mid-ranks with weights ``w``
+  (Spearman 1904; ties as in Kendall & Gibbons 1990, ch. 3), computed for all
+  resamples at once;
+* Kendall's tau-b, ``(n_c - n_d) / sqrt((n_0 - n_1)(n_0 - n_2))`` (Kendall 1945),
+  is computed by ``scipy.stats.kendalltau`` on the repeated data, which has the same
+  length as the original (the item multiplicities sum to the number of items).
+
+Undefined values (a constant variable, fewer than two elements) are NaN here; the
+callers turn them into None with a reason.
+"""
+
+import numpy as np
+from scipy import stats
+
+from analysis.compute.arrays import FloatArray, IntArray
+
+# A sum of squares below this fraction of (W^3 - W) counts as zero (a constant variable).
+_RELATIVE_ZERO = 1e-12
+
+
+def weighted_spearman(x: FloatArray, y: FloatArray, weights: FloatArray) -> FloatArray:
+    """Return Spearman's rho of each row of ``x`` with ``y`` under frequency ``weights``.
+
+    ``x`` and ``weights`` are (resamples x elements), ``y`` one vector shared by all
+    rows; NaN in ``x`` is allowed where the weight is 0. Equals
+    ``scipy.stats.spearmanr`` on the data with each element repeated ``weights``
+    times; NaN where a repeated variable is constant or empty.
+
+    Formula, with ``W`` the total weight of a row and ``t_g`` the total weight of
+    each group of tied values: the mid-ranks average ``(W + 1) / 2`` and
+    ``sum w (r - r_bar)^2 = (W^3 - W - sum_g (t_g^3 - t_g)) / 12`` (the tie correction,
+    Kendall & Gibbons 1990, eq. 3.7), so only the cross term ``sum w r_x r_y`` needs
+    the ranks: ``rho = (sum w r_x r_y - W r_bar^2) / sqrt(S_xx S_yy)``. ``y`` is sorted
+    once; each row of ``x`` is sorted once.
+    """
+    n_rows, n_cols = x.shape
+    y_order = np.argsort(y, kind="stable")
+    y_sorted = y[y_order]
+    y_new = np.ones(n_cols, dtype=bool)
+    y_new[1:] = y_sorted[1:] != y_sorted[:-1]
+    y_starts = np.flatnonzero(y_new)
+    # Work in y order: y's tie groups are fixed runs there.
+    x_by_y = x[:, y_order]
+    w_by_y = weights[:, y_order]
+    y_group_weight = np.add.reduceat(w_by_y, y_starts, axis=1)
+    y_mid = np.cumsum(y_group_weight, axis=1) - (y_group_weight - 1.0) / 2.0
+    y_ranks = np.repeat(y_mid, np.diff(np.r_[y_starts, n_cols]), axis=1)
+    order = np.argsort(x_by_y, axis=1)
+    flat = (order + (np.arange(n_rows) * n_cols)[:, None]).ravel()
+    x_sorted = x_by_y.ravel()[flat].reshape(n_rows, n_cols)
+    w_sorted = w_by_y.ravel()[flat]
+    y_ranks_sorted = y_ranks.ravel()[flat]
+    x_new = np.ones((n_rows, n_cols), dtype=bool)
+    x_new[:, 1:] = x_sorted[:, 1:] != x_sorted[:, :-1]
+    group = np.cumsum(x_new.ravel()) - 1
+    group_weight = np.bincount(group, weights=w_sorted)
+    row_of_group = np.repeat(np.arange(n_rows), x_new.sum(axis=1))
+    total = w_sorted.reshape(n_rows, n_cols).sum(axis=1)
+    before_row = np.concatenate([[0.0], np.cumsum(total)[:-1]])
+    x_mid = np.cumsum(group_weight) - (group_weight - 1.0) / 2.0 - before_row[row_of_group]
+    cross = np.bincount(
+        np.repeat(np.arange(n_rows), n_cols),
+        weights=w_sorted * x_mid[group] * y_ranks_sorted,
+        minlength=n_rows,
+    )
+    no_ties = total**3 - total
+    s_xx = (no_ties - np.bincount(row_of_group, group_weight**3 - group_weight, n_rows)) / 12.0
+    s_yy = (no_ties - (y_group_weight**3 - y_group_weight).sum(axis=1)) / 12.0
+    s_xy = cross - total * ((total + 1.0) / 2.0) ** 2
+    defined = (s_xx > _RELATIVE_ZERO * no_ties) & (s_yy > _RELATIVE_ZERO * no_ties)
+    rho = np.full(n_rows, np.nan)
+    np.divide(s_xy, np.sqrt(s_xx * s_yy), out=rho, where=defined)
+    clipped: FloatArray = np.clip(rho, -1.0, 1.0)
+    return clipped
+
+
+def kendall_tau_b_repeated(x: FloatArray, y: FloatArray, counts: IntArray) -> float:
+    """Return Kendall's tau-b of ``x`` and ``y`` with element ``j`` repeated ``counts[j]`` times.
+
+    NaN if either repeated variable is constant or has fewer than two elements.
+    """
+    x_rep = np.repeat(x, counts)
+    y_rep = np.repeat(y, counts)
+    if x_rep.size < 2 or np.all(x_rep == x_rep[0]) or np.all(y_rep == y_rep[0]):
+        return float("nan")
+    return float(stats.kendalltau(x_rep, y_rep, variant="b").statistic)
