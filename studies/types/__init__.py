@@ -2,6 +2,7 @@
 
 from . import (
     aided_task,
+    counterfactual_simulation,
     forward_simulation,
     pairwise_preference,
     plausibility_rating,
@@ -12,6 +13,7 @@ from .base import StudyType, get_type, register, type_choices, type_names
 __all__ = [
     "StudyType",
     "aided_task",
+    "counterfactual_simulation",
     "forward_simulation",
     "get_type",
     "pairwise_preference",

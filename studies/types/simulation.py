@@ -18,8 +18,9 @@ explanations comes a ``rating`` trial (optional): the explanation of that item a
 Bansal's 7-point question "Does this explanation show me why the system thought what it did?".
 
 Trial roles: ``test`` for pre/post predictions (the only ones the straight-lining rule
-reads), ``attention_check``, ``learn`` for forward simulation's learning trials and
-``rating`` for the ratings.
+reads), ``attention_check``, ``learn`` for forward simulation's learning trials (its
+practice items), ``practice`` for counterfactual simulation's practice round (first, in
+the ``practice`` phase, like ``pre`` trials) and ``rating`` for the ratings.
 """
 
 from collections import Counter, defaultdict
@@ -183,7 +184,7 @@ class SimulationType(StudyType):
         gold_positions: Sequence[int],
         rng: Random,
     ) -> list[TrialSpec]:
-        """Order: [learn], pre, [learn again with explanations], post with ratings.
+        """Order: learn (or practice), pre, [learn again with explanations], post with ratings.
 
         The test items are shuffled separately for pre and post; attention checks are
         placed at their positions among the pre-then-post test trials.
@@ -215,6 +216,13 @@ class SimulationType(StudyType):
             )
 
         learning("learn", False)
+        if not self.learning:  # a plain practice round first
+            specs.extend(
+                TrialSpec(
+                    item_id=i.id, role="practice", phase="practice", payload={"explain": False}
+                )
+                for i in by_role["practice"]
+            )
         for k, (item, phase) in enumerate(sequence):
             if phase == "post" and (k == 0 or sequence[k - 1][1] == "pre"):
                 learning("learn_explained", explained)
