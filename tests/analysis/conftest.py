@@ -25,6 +25,6 @@ def rating_study(corpus, researcher):
 
 @pytest.fixture
 def rated(rating_study):
-    """The rating study answered by 10 simulated participants."""
-    participants_simulate(study=rating_study, n=10, seed=3)
+    """The rating study answered by 7 simulated participants."""
+    participants_simulate(study=rating_study, n=7, seed=3)
     return rating_study

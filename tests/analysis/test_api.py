@@ -28,8 +28,8 @@ def test_results_are_json_safe_and_follow_the_options(api, rated):
     assert all(m["ci"]["level"] == 0.9 for m in means)
 
 
-def test_bad_options_are_400_naming_the_field(api, rated):
-    url = reverse("analysis-api:study-results", args=[rated.pk])
+def test_bad_options_are_400_naming_the_field(api, rating_study):
+    url = reverse("analysis-api:study-results", args=[rating_study.pk])
     response = api.get(url, {"resampling": "sideways"})
     assert response.status_code == 400
     assert "resampling" in response.json()
@@ -45,10 +45,10 @@ def test_bundle_is_the_export_as_a_zip(api, rated):
     assert set(manifest["files"]) <= {n.removeprefix(f"{folder}/") for n in archive.namelist()}
 
 
-def test_only_the_owner_reads_the_analysis(make_researcher, rated):
+def test_only_the_owner_reads_the_analysis(make_researcher, rating_study):
     urls = [
-        reverse("analysis-api:study-results", args=[rated.pk]),
-        reverse("analysis-api:study-bundle", args=[rated.pk]),
+        reverse("analysis-api:study-results", args=[rating_study.pk]),
+        reverse("analysis-api:study-bundle", args=[rating_study.pk]),
     ]
     anonymous = APIClient()
     other = APIClient()

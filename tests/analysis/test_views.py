@@ -29,7 +29,7 @@ def test_page_shows_results_and_inline_plots(owner_client, rated):
     assert "NaN" not in html
 
 
-def test_plot_downloads_as_svg_and_png(owner_client, rated):
+def test_plots_download_as_svg_and_png(owner_client, rated):
     svg = owner_client.get(
         reverse("analysis:study-plot", args=[rated.pk, "ratings_by_method", "svg"]), FAST
     )
@@ -41,17 +41,14 @@ def test_plot_downloads_as_svg_and_png(owner_client, rated):
     )
     assert png["Content-Type"] == "image/png"
     assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
-
-
-def test_unknown_plot_or_format_is_404(owner_client, rated):
     url = reverse("analysis:study-plot", args=[rated.pk, "no_such_plot", "svg"])
     assert owner_client.get(url, FAST).status_code == 404
     url = reverse("analysis:study-plot", args=[rated.pk, "ratings_by_method", "gif"])
     assert owner_client.get(url, FAST).status_code == 404
 
 
-def test_bad_options_are_400_naming_the_parameter(owner_client, rated):
-    url = reverse("analysis:study-analysis", args=[rated.pk])
+def test_bad_options_are_400_naming_the_parameter(owner_client, rating_study):
+    url = reverse("analysis:study-analysis", args=[rating_study.pk])
     response = owner_client.get(url, {"n_resamples": "lots"})
     assert response.status_code == 400
     assert b"n_resamples" in response.content
@@ -67,11 +64,12 @@ def test_bundle_download_is_a_zip_with_one_folder(owner_client, rated):
     assert f"{folder}results.json" in names
 
 
-def test_other_researchers_get_404_and_visitors_log_in(client, make_researcher, rated):
+def test_other_researchers_get_404_and_visitors_log_in(client, make_researcher, rating_study):
+    pk = rating_study.pk
     urls = [
-        reverse("analysis:study-analysis", args=[rated.pk]),
-        reverse("analysis:study-plot", args=[rated.pk, "ratings_by_method", "svg"]),
-        reverse("analysis:study-bundle", args=[rated.pk]),
+        reverse("analysis:study-analysis", args=[pk]),
+        reverse("analysis:study-plot", args=[pk, "ratings_by_method", "svg"]),
+        reverse("analysis:study-bundle", args=[pk]),
     ]
     for url in urls:
         assert client.get(url).status_code == 302
