@@ -449,3 +449,48 @@ class Exclusion(models.Model):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+class Adjudication(models.Model):
+    """A lead reviewer's final flag on one explanation of an expert-review item.
+
+    Never changed: a new decision on the same item and method is a new row and the latest
+    one counts, so every decision stays with who made it (the lead's invitation, or the
+    researcher) and when.
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="adjudications")
+    item = models.ForeignKey(StudyItem, on_delete=models.PROTECT, related_name="adjudications")
+    method = models.CharField(max_length=100)
+    flag = models.CharField(max_length=50)
+    comment = models.TextField(blank=True)
+    invitation = models.ForeignKey(
+        Invitation, null=True, blank=True, on_delete=models.PROTECT, related_name="adjudications"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="adjudications",
+    )
+    idempotency_key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "item", "method", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key", "method"], name="adjudication_once_per_submission"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} on {self.item}: {self.flag}"
+
+    @property
+    def adjudicator(self) -> str:
+        """Return who decided: the lead's invitation label or the researcher's user name."""
+        if self.invitation is not None:
+            return self.invitation.label
+        return self.user.get_username() if self.user is not None else "(deleted user)"

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from .views import participant, researcher
+from .views import adjudication, participant, researcher
 
 researcher_patterns = [
     path("", researcher.study_list, name="study-list"),
@@ -26,6 +26,11 @@ researcher_patterns = [
         name="exclusion-revoke",
     ),
     path("<int:pk>/invitations/", researcher.study_invitations, name="study-invitations"),
+    path(
+        "<int:pk>/adjudication/",
+        adjudication.adjudication_for_researcher,
+        name="study-adjudication",
+    ),
 ]
 
 participant_patterns = [
@@ -39,6 +44,7 @@ participant_patterns = [
     path("p/<uuid:uid>/done/", participant.done, name="done"),
     path("p/<uuid:uid>/ended/", participant.ended, name="ended"),
     path("p/<uuid:uid>/withdraw/", participant.withdraw, name="withdraw"),
+    path("adjudicate/<str:token>/", adjudication.adjudication_for_lead, name="adjudicate"),
 ]
 
 urlpatterns = [

@@ -3,6 +3,7 @@
 from . import (
     aided_task,
     counterfactual_simulation,
+    expert_review,
     forward_simulation,
     pairwise_preference,
     plausibility_rating,
@@ -14,6 +15,7 @@ __all__ = [
     "StudyType",
     "aided_task",
     "counterfactual_simulation",
+    "expert_review",
     "forward_simulation",
     "get_type",
     "pairwise_preference",

@@ -161,7 +161,10 @@ class RationaleAnnotation(StudyType):
         _, label_name, source = self._label(view)
         return {
             "context_text": snap["instance"]["context"],
-            "tokens": list(enumerate(snap["instance"]["tokens"])),
+            "tokens": [
+                {"index": i, "token": token, "field": f"t{i}"}
+                for i, token in enumerate(snap["instance"]["tokens"])
+            ],
             "label": label_name,
             "label_is_prediction": source == "prediction",
             "question": view.options["question"],
