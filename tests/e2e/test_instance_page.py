@@ -7,7 +7,8 @@ import pytest
 from explanations.services.explanations import explanations_import
 from tests.explanations.factories import small_dataset
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback restores the explanation methods the migrations create after each flush.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def test_instance_page_shows_heatmap_and_bars_per_method(
