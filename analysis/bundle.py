@@ -92,6 +92,16 @@ STATISTICS = (
         "reference": "Bansal et al. (2021); Schemmer et al. (2023)",
     },
     {
+        "statistic": "simulation effect (post - pre accuracy against the model's output)",
+        "function": "analysis.compute.simulation.simulation_effects",
+        "reference": "Hase & Bansal (2020); Doshi-Velez & Kim (2017)",
+    },
+    {
+        "statistic": "does the explanation rating predict simulating correctly (logistic)",
+        "function": "analysis.compute.simulation.rating_predicts_simulation",
+        "reference": "Hase & Bansal (2020); Cameron, Gelbach & Miller (2011)",
+    },
+    {
         "statistic": "agreement among human rationales",
         "function": "analysis.compute.rationales.rationale_agreement",
         "reference": "DeYoung et al. (2020), ERASER; Krippendorff (2011)",

@@ -24,8 +24,8 @@ CONTROL_COLOUR = "#000000"
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
 MARKERS = ("o", "s", "^", "D", "v", "P", "<", ">")
 CONTROL_MARKER = "X"
-# A condition without any explanation (an aided task's baseline) is drawn in grey.
-NO_EXPLANATION = "no highlights"
+# A condition without any explanation (a task's baseline) is drawn in grey.
+NO_EXPLANATION = ("no highlights", "no explanation")
 NO_EXPLANATION_STYLE = ("#777777", "o")
 FORMATS = ("svg", "png")
 PNG_DPI = 150
@@ -196,8 +196,8 @@ def _strengths(fig: Figure, spec: Mapping[str, Any]) -> None:
 def _estimates(fig: Figure, spec: Mapping[str, Any]) -> None:
     """Draw one estimate with its interval per row (conditions of a task)."""
     rows = list(spec["rows"])
-    methods = list(dict.fromkeys(r["method"] for r in rows if r["method"] != NO_EXPLANATION))
-    styles = {**method_styles(methods), NO_EXPLANATION: NO_EXPLANATION_STYLE}
+    methods = list(dict.fromkeys(r["method"] for r in rows if r["method"] not in NO_EXPLANATION))
+    styles = {**method_styles(methods), **{m: NO_EXPLANATION_STYLE for m in NO_EXPLANATION}}
     if not any(r["method"] == CONTROL for r in rows):
         rows.append({"label": CONTROL, "method": CONTROL, "estimate": None, "missing": True})
     ax = fig.subplots()

@@ -85,6 +85,20 @@ def _aided(section: dict[str, Any], svgs: Mapping[str, str], link: PlotLinks) ->
     }
 
 
+def _simulation(
+    section: dict[str, Any], svgs: Mapping[str, str], link: PlotLinks
+) -> dict[str, Any]:
+    return {
+        **section,
+        "plot": _plot(
+            "simulation_effect_by_condition",
+            svgs,
+            link,
+            "Simulation effect per condition with its interval",
+        ),
+    }
+
+
 def analysis_context(
     results: dict[str, Any], svgs: Mapping[str, str], link: PlotLinks
 ) -> dict[str, Any]:
@@ -98,4 +112,7 @@ def analysis_context(
         else None,
         "aided": _aided(sections["aided"], svgs, link) if "aided" in sections else None,
         "rationales": sections.get("rationales"),
+        "simulation": _simulation(sections["simulation"], svgs, link)
+        if "simulation" in sections
+        else None,
     }

@@ -19,6 +19,8 @@ How they answer (a caricature, not a model of people, meant for demos and tests)
   the side with the larger judgement; checks and gold items are passed with probability 0.95;
 * in an aided task they label the text correctly with probability 0.75 (0.85 with
   highlights) and, when the model's prediction is shown, follow it 60% of the time;
+* in forward and counterfactual simulation they predict the model's output right with
+  probability 0.55 before explanations and 0.7 after (0.6 in the control condition);
 * in rationale annotation everyone marks the same one to three words of an item (chosen
   per item), sometimes adding one more.
 """
@@ -228,11 +230,35 @@ def _rationale(person: _Person, view: TrialView, instance_id: int) -> dict[str, 
     return {"tokens": ",".join(str(i) for i in marked), "comment": ""}
 
 
+def _simulate_model(person: _Person, view: TrialView, instance_id: int) -> dict[str, Any]:
+    snap = view.snapshot
+    if view.role == "learn":
+        return {}
+    if view.role == "rating":
+        return {"rating": str(person.rng.randint(1, 7))}
+    n_labels = len(snap["label_names"])
+    expected = view.expected or {}
+    if "label" in expected:
+        wrong = [k for k in range(n_labels) if k != expected["label"]]
+        label = expected["label"] if person.complies() or not wrong else person.rng.choice(wrong)
+        return {"label": str(label)}
+    model = int(snap.get("counterfactual", snap)["prediction"]["label"])
+    right = 0.55
+    if view.phase == "post":
+        right = 0.7 if view.snapshot["explanations"] else 0.6
+    if person.careless:
+        right = 1.0 / n_labels
+    guess = model if person.rng.random() < right else person.rng.randrange(n_labels)
+    return {"label": str(guess)}
+
+
 ANSWERERS = {
     "plausibility_rating": _rating,
     "pairwise_preference": _preference,
     "aided_task": _label,
     "rationale_annotation": _rationale,
+    "forward_simulation": _simulate_model,
+    "counterfactual_simulation": _simulate_model,
 }
 
 

@@ -26,6 +26,7 @@ from .inputs import included_rows
 from .options import AnalysisOptions
 from .preferences import preference_section
 from .ratings import rating_section
+from .simulatability import simulation_section
 from .tables import StudyTables, Table, study_tables
 from .tasks import aided_section, rationale_section
 
@@ -39,6 +40,8 @@ SECTIONS: dict[str, tuple[str, str, Section]] = {
     "pairwise_preference": ("preference", "Pairwise preferences", preference_section),
     "aided_task": ("aided", "Aided task: accuracy, reliance and time", aided_section),
     "rationale_annotation": ("rationales", "Rationale annotation: agreement", rationale_section),
+    "forward_simulation": ("simulation", "Forward simulation", simulation_section),
+    "counterfactual_simulation": ("simulation", "Counterfactual simulation", simulation_section),
 }
 
 

@@ -208,3 +208,24 @@ def test_rationale_agreement_matches_krippendorff(corpus, researcher):
     reference = krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal")
     assert section["agreement"]["alpha"]["alpha"] == pytest.approx(reference)
     assert section["mean_words_marked"] == pytest.approx(frame["n_marked"].mean())
+
+
+def test_forward_simulation_effects_match_pandas(corpus, researcher):
+    dataset, model = corpus
+    study = make_study(
+        researcher, dataset, model, study_type="forward_simulation",
+        methods=["gradient"], condition_design="between", n_items=8, practice_count=2,
+        ratings_per_item=2, attention_check_positions=[], gold_positions=[],
+    )  # fmt: skip
+    participants_simulate(study=study, n=4, seed=6)
+    analysis = study_analysis_build(study=study, options=FAST)
+    section = analysis.results["sections"]["simulation"]
+    frame = included(analysis)
+    frame["condition"] = frame["condition_method"].fillna("no explanation")
+    frame["right"] = frame["predicted_label"] == frame["model_label"]
+    accuracy = frame.groupby(["condition", "phase"])["right"].mean()
+    for effect in section["effects"]:
+        pre, post = accuracy[effect["method"], "pre"], accuracy[effect["method"], "post"]
+        assert effect["pre_accuracy"]["value"] == pytest.approx(pre)
+        assert effect["effect"]["value"] == pytest.approx(post - pre)
+    assert section["control_condition"] == "no explanation"
