@@ -7,8 +7,9 @@ they see besides the text.
 
 Conditions (use a between-subject design so each participant stays in one):
 
-- highlights: one condition per chosen method (its explanation drawn over the text) and,
-  with ``no_highlights`` (the default), a control condition showing the plain text;
+- highlights: one condition per chosen method (its explanation drawn over the text) and
+  a control condition showing the plain text (always: it is what the highlights are
+  compared with);
 - the model's prediction (``show_prediction``): ``never``, ``always``, or ``crossed`` with
   the highlights: within each list, each new participant joins the arm (shown / hidden)
   that has fewer active or completed participants so far, so the k participants of a list
@@ -123,9 +124,6 @@ class AidedTask(StudyType):
     def option_fields(self) -> dict[str, forms.Field]:
         return {
             "question": forms.CharField(initial=DEFAULT_QUESTION, max_length=300),
-            "no_highlights": forms.BooleanField(
-                required=False, initial=True, label="Add a control condition without highlights"
-            ),
             "show_prediction": forms.ChoiceField(
                 choices=[
                     ("never", "Never show the model's prediction"),
@@ -146,7 +144,6 @@ class AidedTask(StudyType):
         options = super().clean_options(options)
         return {
             "question": str(options.get("question") or DEFAULT_QUESTION),
-            "no_highlights": check_bool(options, "no_highlights", True),
             "show_prediction": check_choice(options, "show_prediction", PREDICTION_MODES, "never"),
             "ask_confidence": check_bool(options, "ask_confidence", True),
             "confidence_points": check_int(options, "confidence_points", 5, low=2, high=11),

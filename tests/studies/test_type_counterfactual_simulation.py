@@ -188,3 +188,44 @@ def rng_of(seed):
     import random
 
     return random.Random(seed)
+
+
+def test_the_design_page_takes_imported_edits_as_json_lines(client, researcher, corpus):
+    dataset, model = corpus
+    client.force_login(researcher)
+    lines = '{"id": "r0", "text": "Review 0: the film was."}\n{"id": "r1", "text": "Review 1."}'
+    form = {
+        "name": "Edits",
+        "study_type": "counterfactual_simulation",
+        "dataset": dataset.name,
+        "model": model.name,
+        "methods": ["gradient"],
+        "seed": "1",
+        "n_items": "4",
+        "ratings_per_item": "1",
+        "condition_design": "between",
+        "balance_outcomes": "on",
+        "practice_count": "0",
+        "display_mode": "heatmap",
+        "consent_text": "Consent.",
+        "instructions": "Predict.",
+        "sources": ["anonymous"],
+        "estimated_minutes": "10",
+        "time_limit_minutes": "60",
+        "counterfactual_simulation__edit_source": "imported",
+        "counterfactual_simulation__edits": lines,
+    }
+    created = client.post(reverse("studies:study-new"), form)
+    assert created.status_code == 302, created.content.decode()[:2000]
+    study = researcher.studies.get(name="Edits")
+    assert study.type_options["edits"] == [
+        {"id": "r0", "text": "Review 0: the film was."},
+        {"id": "r1", "text": "Review 1."},
+    ]
+    assert study.type_options["edit_source"] == "imported"
+    edit_page = client.get(reverse("studies:study-edit", args=[study.pk])).content.decode()
+    assert "{&quot;id&quot;: &quot;r1&quot;, &quot;text&quot;: &quot;Review 1.&quot;}" in edit_page
+    bad = client.post(
+        reverse("studies:study-new"), form | {"counterfactual_simulation__edits": "{oops"}
+    )
+    assert "option edits, line 1: not JSON" in bad.content.decode()

@@ -227,3 +227,54 @@ def test_criteria_and_flags_are_checked():
         kind.clean_options({"criteria": "Bad Key: statement"})
     with pytest.raises(ValidationError, match="at least two different names"):
         kind.clean_options({"flags": "ok"})
+
+
+def test_the_design_page_takes_and_shows_the_review_options(client, researcher, corpus):
+    dataset, model = corpus
+    client.force_login(researcher)
+    form = {
+        "name": "Expert panel",
+        "study_type": "expert_review",
+        "dataset": dataset.name,
+        "model": model.name,
+        "methods": list(METHODS),
+        "seed": "1",
+        "n_items": "3",
+        "ratings_per_item": "2",
+        "condition_design": "within",
+        "practice_count": "0",
+        "display_mode": "heatmap",
+        "consent_text": "Consent.",
+        "instructions": "Review.",
+        "sources": ["invited"],
+        "estimated_minutes": "30",
+        "time_limit_minutes": "120",
+        "expert_review__criteria": CRITERIA,
+        "expert_review__points": "7",
+        "expert_review__flags": "fine, misleading",
+        "expert_review__min_reviewers": "2",
+        "expert_review__lead_reviewer": "Dr Lead",
+    }
+    created = client.post(reverse("studies:study-new"), form)
+    assert created.status_code == 302, created.content.decode()[:2000]
+    study = researcher.studies.get(name="Expert panel")
+    assert study.type_options == {
+        "criteria": [
+            {"key": "justifies", "prompt": "The highlighted words justify the prediction."},
+            {"key": "complete", "prompt": "Nothing important is missing."},
+        ],
+        "points": 7,
+        "flags": ["fine", "misleading"],
+        "min_reviewers": 2,
+        "rating_gap": 2,
+        "lead_reviewer": "Dr Lead",
+        "show_gold": False,  # an unticked box
+    }
+    edit = client.get(reverse("studies:study-edit", args=[study.pk])).content.decode()
+    assert "justifies: The highlighted words justify the prediction." in edit
+    assert 'value="fine, misleading"' in edit
+    refused = client.post(
+        reverse("studies:study-new"), form | {"expert_review__criteria": "Bad: x"}
+    )
+    assert refused.status_code == 200
+    assert "expected &#x27;key: statement&#x27;" in refused.content.decode()
