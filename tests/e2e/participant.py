@@ -16,7 +16,7 @@ PROLIFIC_COMPLETE = "https://app.prolific.com/submissions/complete"
 ATTENTION_NUMBER = re.compile(r"choose (\d+) for this item")
 ATTENTION_LABEL = re.compile(r"choose “([^”]+)” for this item")
 ATTENTION_WORD = re.compile(r"mark only the (first|second) word")
-ATTENTION_SIDE = re.compile(r"choose (Explanation [AB]) for this item")
+ATTENTION_SIDE = re.compile(r"choose Explanation ([AB]) \((left|right)\) for this item")
 
 
 def arrive(page: Page) -> None:

@@ -101,3 +101,17 @@ def test_prolific_participant_reloads_and_resumes_at_the_same_trial(
     p.answer_ratings(page, stop_after=1)
     assert Response.objects.filter(trial_id=current).count() == 1
     assert page.locator(".trial-progress span").inner_text() == "Item 5 of 9"
+
+
+def test_enter_on_stop_taking_part_withdraws_even_with_an_answer_chosen(page, live_server, study):
+    page.goto(prolific_link(live_server, study))
+    p.arrive(page)
+    p.consent_and_start(page)
+    current = p.trial_id(page)
+    page.keyboard.press("4")  # chosen, not sent
+    p.tab_to(page, "button.link-button")
+    assert page.evaluate("document.activeElement.textContent") == "Stop taking part"
+    p.press_and_wait(page, "Enter")
+    assert page.get_by_role("heading", name="You have stopped taking part").is_visible()
+    assert Participant.objects.get(study=study).status == Participant.Status.RETURNED
+    assert Response.objects.filter(trial_id=current).count() == 0

@@ -25,6 +25,8 @@
     if (event.altKey || event.ctrlKey || event.metaKey) { return; }
     if (target && (target.tagName === "TEXTAREA" || (target.tagName === "INPUT" && target.type === "text"))) { return; }
     if (event.key === "Enter") {
+      /* Enter on a button or link does what that control says ("Stop taking part" withdraws). */
+      if (target && target.closest && target.closest("a[href], button, select, summary")) { return; }
       var needsChoice = form.querySelector("input[data-key]");
       if (!needsChoice || form.querySelector("input[data-key]:checked")) {
         event.preventDefault();
