@@ -311,7 +311,6 @@ class SimulationType(StudyType):
             "model_label": model,
             "gold_label": gold,
             "correct": value["label"] == model,
-            "outcome": view.snapshot.get("outcome", ""),
         }
 
     def straightline_key(self, view: TrialView, value: Any) -> Hashable:
