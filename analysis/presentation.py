@@ -112,6 +112,7 @@ def analysis_context(
         else None,
         "aided": _aided(sections["aided"], svgs, link) if "aided" in sections else None,
         "rationales": sections.get("rationales"),
+        "review": sections.get("review"),
         "simulation": _simulation(sections["simulation"], svgs, link)
         if "simulation" in sections
         else None,

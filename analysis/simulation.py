@@ -21,6 +21,8 @@ How they answer (a caricature, not a model of people, meant for demos and tests)
   highlights) and, when the model's prediction is shown, follow it 60% of the time;
 * in forward and counterfactual simulation they predict the model's output right with
   probability 0.55 before explanations and 0.7 after (0.6 in the control condition);
+* in an expert review they rate each criterion from their judgement of the explanation and
+  flag it with the study's first flag (e.g. correct) when it is positive, else the second;
 * in rationale annotation everyone marks the same one to three words of an item (chosen
   per item), sometimes adding one more.
 """
@@ -30,6 +32,7 @@ import statistics
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from random import Random
+from string import ascii_uppercase
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -252,6 +255,31 @@ def _simulate_model(person: _Person, view: TrialView, instance_id: int) -> dict[
     return {"label": str(guess)}
 
 
+def _review(person: _Person, view: TrialView, instance_id: int) -> dict[str, Any]:
+    explanations = view.snapshot["explanations"]
+    order = view.payload.get("order") or list(range(len(explanations)))
+    points = int(view.options["points"])
+    flags = list(view.options["flags"])
+    wanted = (view.expected or {}).get("flag")
+    answer: dict[str, Any] = {"comment": ""}
+    for position, index in enumerate(order):
+        letter = (
+            ascii_uppercase[position] if position < len(ascii_uppercase) else f"E{position + 1}"
+        )
+        latent = person.judgement(explanations[index], instance_id)
+        for criterion in view.options["criteria"]:
+            value = round((points + 1) / 2 + latent * (points - 1) / 4 + person.rng.gauss(0, 0.5))
+            answer[f"{letter}_{criterion['key']}"] = str(min(max(value, 1), points))
+        if wanted is not None:
+            flag = wanted if person.complies() else flags[0]
+        else:
+            flag = flags[0] if latent > 0 else flags[min(1, len(flags) - 1)]
+            if person.rng.random() < 0.1:
+                flag = flags[-1]
+        answer[f"{letter}_flag"] = flag
+    return answer
+
+
 ANSWERERS = {
     "plausibility_rating": _rating,
     "pairwise_preference": _preference,
@@ -259,6 +287,7 @@ ANSWERERS = {
     "rationale_annotation": _rationale,
     "forward_simulation": _simulate_model,
     "counterfactual_simulation": _simulate_model,
+    "expert_review": _review,
 }
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from analysis.compute.agreement import krippendorff_alpha_long
 from analysis.compute.bradley_terry import bradley_terry
 from analysis.compute.result import finite_or_none
+from studies.models import Study
 
 from .inputs import CONTROL_METHOD, headline_metrics, included_rows, method_order, pairwise_choices
 from .options import AnalysisOptions
@@ -86,7 +87,7 @@ def _mean_faithfulness(
 
 
 def preference_section(
-    *, responses: Table, study_methods: Sequence[str], options: AnalysisOptions
+    *, study: Study, responses: Table, study_methods: Sequence[str], options: AnalysisOptions
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Return the preference results and the data of their plots."""
     rows = [r for r in included_rows(responses) if r.get("choice_side") is not None]

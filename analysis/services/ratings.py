@@ -15,6 +15,7 @@ from analysis.compute.correlation import plausibility_faithfulness_correlations
 from analysis.compute.mixed_model import crossed_random_effects
 from analysis.compute.ratings import method_mean_ratings
 from analysis.compute.result import json_safe
+from studies.models import Study
 
 from .inputs import (
     CONTROL_METHOD,
@@ -80,7 +81,7 @@ def _scatter(
 
 
 def rating_section(
-    *, responses: Table, study_methods: Sequence[str], options: AnalysisOptions
+    *, study: Study, responses: Table, study_methods: Sequence[str], options: AnalysisOptions
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Return the rating results and the data of their plots (keyed by plot name)."""
     rows = [

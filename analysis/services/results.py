@@ -26,6 +26,7 @@ from .inputs import included_rows
 from .options import AnalysisOptions
 from .preferences import preference_section
 from .ratings import rating_section
+from .reviews import review_section
 from .simulatability import simulation_section
 from .tables import StudyTables, Table, study_tables
 from .tasks import aided_section, rationale_section
@@ -42,6 +43,7 @@ SECTIONS: dict[str, tuple[str, str, Section]] = {
     "rationale_annotation": ("rationales", "Rationale annotation: agreement", rationale_section),
     "forward_simulation": ("simulation", "Forward simulation", simulation_section),
     "counterfactual_simulation": ("simulation", "Counterfactual simulation", simulation_section),
+    "expert_review": ("review", "Expert review", review_section),
 }
 
 
@@ -178,6 +180,7 @@ def study_analysis_build(*, study: Study, options: AnalysisOptions | None = None
     else:
         key, title, build = known
         section, plots = build(
+            study=study,
             responses=tables.responses,
             study_methods=results["study"]["methods"],
             options=options,

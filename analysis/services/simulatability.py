@@ -18,6 +18,7 @@ from analysis.compute.simulation import (
     rating_predicts_simulation,
     simulation_effects,
 )
+from studies.models import Study
 
 from .inputs import CONTROL_METHOD, included_rows, method_order
 from .options import AnalysisOptions
@@ -32,7 +33,7 @@ def _condition(row: dict[str, Any]) -> str:
 
 
 def simulation_section(
-    *, responses: Table, study_methods: Sequence[str], options: AnalysisOptions
+    *, study: Study, responses: Table, study_methods: Sequence[str], options: AnalysisOptions
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Return pre/post accuracy and the simulation effect per condition, and their plot."""
     rows = [

@@ -14,6 +14,7 @@ import numpy as np
 
 from analysis.compute.aided import AidedAnswers, aided_task_summary
 from analysis.compute.rationales import RationaleSet, rationale_agreement
+from studies.models import Study
 
 from .inputs import CONTROL_METHOD, included_rows, method_order
 from .options import AnalysisOptions
@@ -39,7 +40,7 @@ def _control(methods: Sequence[str], what: str) -> dict[str, Any]:
 
 
 def aided_section(
-    *, responses: Table, study_methods: Sequence[str], options: AnalysisOptions
+    *, study: Study, responses: Table, study_methods: Sequence[str], options: AnalysisOptions
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Return accuracy, reliance and time per condition, and the data of their plot."""
     rows = [
@@ -118,7 +119,7 @@ def aided_section(
 
 
 def rationale_section(
-    *, responses: Table, study_methods: Sequence[str], options: AnalysisOptions
+    *, study: Study, responses: Table, study_methods: Sequence[str], options: AnalysisOptions
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Return how much the participants' rationales agree."""
     rows = [

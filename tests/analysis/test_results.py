@@ -229,3 +229,25 @@ def test_forward_simulation_effects_match_pandas(corpus, researcher):
         assert effect["pre_accuracy"]["value"] == pytest.approx(pre)
         assert effect["effect"]["value"] == pytest.approx(post - pre)
     assert section["control_condition"] == "no explanation"
+
+
+def test_expert_review_summaries_match_the_answers(corpus, researcher):
+    dataset, model = corpus
+    study = make_study(
+        researcher, dataset, model, study_type="expert_review", methods=["gradient", "random"],
+        n_items=3, ratings_per_item=2, attention_check_positions=[], gold_positions=[],
+    )  # fmt: skip
+    participants_simulate(study=study, n=2, seed=4)
+    analysis = study_analysis_build(study=study, options=FAST)
+    section = analysis.results["sections"]["review"]
+    frame = included(analysis)
+    for row in section["criteria_summary"]:
+        if row["method"] is None:
+            continue
+        column = frame[f"{row['method']}__{row['criterion']}"]
+        assert row["mean"] == pytest.approx(column.mean())
+        assert row["n_ratings"] == column.notna().sum()
+    for row in section["flag_summary"]:
+        flagged = frame[frame[f"{row['method']}__flag"] == row["flag"]]
+        assert row["n_flags"] == len(flagged)
+    assert section["n_adjudicated"] == 0
