@@ -2,11 +2,11 @@
 leaves, and those rationales in the plausibility scores of ``compute_scores``."""
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 from sklearn.metrics import auc, precision_recall_curve
 
 from explanations.models import Explanation, HumanRationale, Score
-from explanations.services.computing import scores_compute
 from studies import selectors
 from studies.models import Participant, Response, Trial
 from studies.services.assignment import EntryIds, participant_enter
@@ -156,7 +156,13 @@ def test_rationale_answers_feed_the_plausibility_scores(researcher, corpus):
     first = _session(study, {target.pk: [3, 4, 6]})
     second = _session(study, {target.pk: [6]})
 
-    scores_compute(model=model, dataset=dataset, metrics=["plausibility"])
+    call_command(
+        "compute_scores",
+        model=model.name,
+        dataset=dataset.name,
+        metrics="plausibility",
+        verbosity=0,
+    )
 
     explanation = Explanation.objects.get(model=model, instance=target, method__name="gradient")
     values = {s.metric: s.value for s in Score.objects.filter(explanation=explanation)}
