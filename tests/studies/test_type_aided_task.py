@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from studies import selectors
-from studies.models import Participant, Response, Trial
+from studies.models import Participant, Response, Study, Trial
 from studies.services.assignment import EntryIds, participant_enter
 from studies.services.participants import participant_consent, participant_instructions_read
 from studies.services.responses import response_submit
@@ -180,3 +180,52 @@ def test_reliance_summary_matches_a_worked_example():
             "reliance_gap": 0.0,
         },
     ]
+
+
+def test_the_api_designs_previews_launches_and_exports_an_aided_task(api, corpus):
+    dataset, model = corpus
+    body = {
+        "name": "Aided over the API",
+        "study_type": "aided_task",
+        "dataset": dataset.name,
+        "model": model.name,
+        "methods": ["gradient", "lrp"],
+        "n_items": 4,
+        "ratings_per_item": 2,
+        "condition_design": "between",
+        "attention_check_positions": [],
+        "gold_positions": [],
+        "type_options": {"show_prediction": "always", "confidence_points": 7},
+    }
+    created = api.post("/api/studies/", body, format="json")
+    assert created.status_code == 201, created.json()
+    study = created.json()
+    assert study["type_options"] == {
+        "question": "Which label fits this text best?",
+        "show_prediction": "always",
+        "ask_confidence": True,
+        "confidence_points": 7,
+    }
+    assert study["lists"] == 3  # gradient, lrp and the plain-text control
+    bad = api.post(
+        f"/api/studies/{study['id']}/preview/2/answer/",
+        {"answer": {"label": "1", "confidence": "8"}},
+        format="json",
+    )
+    assert bad.status_code == 400
+    assert bad.json()["detail"] == (
+        "How confident you are must be a whole number from 1 to 7; got '8'."
+    )
+    refused = api.post(
+        "/api/studies/", body | {"type_options": {"show_prediction": "often"}}, format="json"
+    )
+    assert refused.status_code == 400
+    assert "show_prediction='often'" in str(refused.json())
+    assert api.post(f"/api/studies/{study['id']}/launch/").json()["status"] == "live"
+    services_session(Study.objects.get(pk=study["id"]))
+    rows = api.get(f"/api/studies/{study['id']}/responses/").json()["responses"]
+    tests = [r for r in rows if r["role"] == "test"]
+    assert len(tests) == 4
+    assert {r["prediction_shown"] for r in tests} == {True}
+    assert {r["confidence_max"] for r in tests} == {7}
+    assert all(r["agrees_with_model"] == (r["label"] == r["model_label"]) for r in tests)
