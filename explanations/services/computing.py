@@ -31,7 +31,6 @@ from explanations.models import (
     ClassifierModel,
     Dataset,
     Explanation,
-    ExplanationMethod,
     HumanRationale,
     Instance,
     Job,
@@ -40,6 +39,7 @@ from explanations.models import (
 
 from .bulk import explanation_rows_upsert
 from .jobs import job_create, job_run, shard_handler
+from .methods import known_methods_ensure
 from .model_store import model_load
 from .progress import Progress, no_progress
 
@@ -114,11 +114,13 @@ def _explain_shard(job: Job, instance_ids: list[int]) -> None:
     methods: list[str] = job.parameters["methods"]
     params: dict[str, dict[str, Any]] = job.parameters.get("params", {})
     force: bool = job.parameters.get("force", False)
-    method_ids = dict(ExplanationMethod.objects.filter(name__in=methods).values_list("name", "pk"))
+    method_ids = known_methods_ensure()
     instances = {i.pk: i for i in Instance.objects.filter(pk__in=instance_ids)}
     done = set(
         Explanation.objects.filter(
-            model=job.model, instance_id__in=instance_ids, method_id__in=method_ids.values()
+            model=job.model,
+            instance_id__in=instance_ids,
+            method_id__in=[method_ids[m] for m in methods],
         ).values_list("instance_id", "method__name")
     )
     for method in methods:

@@ -8,9 +8,10 @@ from django.db import transaction
 
 from explanations.io.explanations import read_explanations, write_explanations
 from explanations.io.problems import ImportFailed, Problem
-from explanations.models import ClassifierModel, Dataset, Explanation, ExplanationMethod
+from explanations.models import ClassifierModel, Dataset, Explanation
 
 from .bulk import explanation_rows_upsert
+from .methods import known_methods_ensure
 from .progress import Progress, no_progress
 
 
@@ -70,7 +71,7 @@ def explanations_import(
     importing the same file twice leaves one row per explanation.
     """
     path = Path(path)
-    methods = dict(ExplanationMethod.objects.values_list("name", "pk"))
+    methods = known_methods_ensure()
     parsed = read_explanations(path, instances=instance_lengths(dataset), methods=methods)
     with transaction.atomic():
         model = model_for_import(name=model_name, dataset=dataset, owner=owner)
