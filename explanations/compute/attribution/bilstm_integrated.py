@@ -13,8 +13,9 @@ respect to the one-hot inputs), which equals Sundararajan et al.'s
 embedding space and the large E-wide projection are never computed.
 
 Each instance's steps form one batch of ``n_steps`` rows through PyTorch's fused
-bidirectional LSTM kernel (oneDNN on CPU), without padding; ``f(x)`` and ``f(b)``
-for the completeness gap come from one ordinary forward pass over the batch.
+bidirectional LSTM kernel (oneDNN on CPU), without padding, then through the
+attention and output layers (:class:`~.bilstm_layers.Readout`); ``f(x)`` and
+``f(b)`` for the completeness gap come from one ordinary forward pass over the batch.
 """
 
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from typing import Any
 import torch
 
 from explanations.compute.architectures import BiLSTMAttentionClassifier
+from explanations.compute.attribution.bilstm_layers import Readout
 from explanations.compute.attribution.gradients import quadrature
 from explanations.compute.attribution.recurrence import LSTMWeights
 from explanations.compute.attribution.result import Attribution, per_instance
@@ -62,6 +64,7 @@ def integrated_gradients(
         f_x = end_logits[rows, chosen]
         f_b = end_logits[rows + batch.size, chosen]
         query = model.encode_query(batch)
+    readout = Readout(model)
     scores = torch.zeros(batch.input_ids.shape, dtype=dtype)
     initial = embeddings.new_zeros(2, steps, hidden)
     for row, length in enumerate(batch.lengths.tolist()):
@@ -76,8 +79,7 @@ def integrated_gradients(
         )
         row_query = None if query is None else query[row].expand(steps, -1)
         mask = torch.ones(steps, length, dtype=torch.bool)
-        pooled, _ = model.attend(states, mask, row_query)
-        selected = model.classify(pooled, row_query)[:, chosen[row]]
+        selected = readout.logits_batch_major(states, mask, row_query)[:, chosen[row]]
         (grads,) = torch.autograd.grad(selected.sum(), onehot)
         scores[row, :length] = step_weights @ grads.diagonal(dim1=1, dim2=2)
     gap = scores.sum(dim=1) - (f_x - f_b)
