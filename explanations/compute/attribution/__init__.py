@@ -14,12 +14,15 @@ the embedding dimension, except the gradient, which takes its L2 norm.
 
 Methods and the modules that define them: ``attention``, ``attention_rollout``
 (:mod:`.attention`); ``gradient``, ``grad_input``, ``integrated_gradients``
-(:mod:`.gradients`, with exact faster paths for the BiLSTM in
-:mod:`.bilstm_integrated`); ``occlusion``, ``omission`` (:mod:`.erasure`,
-:mod:`.bilstm_erasure`); ``lrp`` (:mod:`.lrp`, BiLSTM only); ``random``
-(:mod:`.random_control`). Every method works on whole batches: integrated
-gradients stacks its steps into the batch, erasure runs all variants of a
-sequence in one batch; no Python loop runs over tokens or steps.
+(:mod:`.gradients`); ``occlusion``, ``omission`` (:mod:`.erasure`); ``lrp``
+(:mod:`.lrp`, BiLSTM only); ``random`` (:mod:`.random_control`). For the BiLSTM,
+integrated gradients and the erasure methods take exact shortcuts that do less work
+(:mod:`.bilstm_integrated`, :mod:`.bilstm_erasure`, on the layers of
+:mod:`.bilstm_layers`); the tests hold them to Captum run on the model itself.
+
+Everything is batched: instances are sorted by length into chunks (less padding),
+integrated gradients stacks its steps into the batch, erasure runs all variants of
+a sequence in one batch; no Python loop runs over tokens or integration steps.
 """
 
 from collections.abc import Sequence
@@ -42,7 +45,11 @@ from explanations.compute.attribution import (
     lrp,
     random_control,
 )
-from explanations.compute.attribution.parameters import METHODS, method_parameters
+from explanations.compute.attribution.parameters import (
+    METHOD_FAMILIES,
+    METHODS,
+    method_parameters,
+)
 from explanations.compute.attribution.randomization import reinitialize
 from explanations.compute.attribution.result import Attribution, resolve_targets
 from explanations.compute.batching import Batch
@@ -116,4 +123,11 @@ def explain(
         classifier.train(was_training)
 
 
-__all__ = ["METHODS", "Attribution", "explain", "method_parameters", "reinitialize"]
+__all__ = [
+    "METHODS",
+    "METHOD_FAMILIES",
+    "Attribution",
+    "explain",
+    "method_parameters",
+    "reinitialize",
+]

@@ -21,6 +21,19 @@ METHODS: tuple[str, ...] = (
     "random",
 )
 
+METHOD_FAMILIES: dict[str, str] = {
+    "attention": "attention",
+    "attention_rollout": "attention",
+    "gradient": "gradient",
+    "grad_input": "gradient",
+    "integrated_gradients": "gradient",
+    "occlusion": "occlusion",
+    "omission": "occlusion",
+    "lrp": "propagation",
+    "random": "random",
+}
+"""The design document's ``ExplanationMethod.family`` of each method."""
+
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "attention": {},
     "attention_rollout": {"residual": 0.5},

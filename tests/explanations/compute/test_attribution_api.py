@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from explanations.compute.attribution import (
+    METHOD_FAMILIES,
     METHODS,
     Attribution,
     explain,
@@ -32,6 +33,17 @@ def test_method_names_are_the_design_documents():
         "lrp",
         "random",
     )
+
+
+def test_every_method_has_a_design_family():
+    assert set(METHOD_FAMILIES) == set(METHODS)
+    assert set(METHOD_FAMILIES.values()) == {
+        "attention",
+        "gradient",
+        "propagation",
+        "occlusion",
+        "random",
+    }
 
 
 def test_method_parameters_resolve_the_documented_defaults():
