@@ -14,6 +14,7 @@ import pytest
 CHROMIUM = os.environ.get("ELEPHANT_CHROMIUM", "/usr/bin/chromium")
 REQUIRED = os.environ.get("ELEPHANT_REQUIRE_BROWSER") == "1"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+MAX_SCREENSHOT_HEIGHT = 1800
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by the
 # tests themselves (fixtures) are still synchronous and safe there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -67,7 +68,13 @@ def page(browser, request):
     page.set_default_timeout(15000)
     yield page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+    # The whole page, cut at MAX_SCREENSHOT_HEIGHT so long pages (the analysis) stay small.
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.screenshot(
+        path=str(SCREENSHOTS / f"{request.node.name}.png"),
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": 1200, "height": min(height, MAX_SCREENSHOT_HEIGHT)},
+    )
     context.close()
 
 
@@ -75,6 +82,8 @@ def page(browser, request):
 def logged_in(page, live_server, researcher):
     """A researcher logged in through the login form, with the keyboard."""
     page.goto(f"{live_server.url}/accounts/login/")
+    # The username field has autofocus, which Chromium applies at its next rendering step.
+    page.wait_for_function("document.activeElement.name === 'username'")
     page.keyboard.type("alice")
     page.keyboard.press("Tab")
     page.keyboard.type("a-long-test-password")
