@@ -238,12 +238,12 @@ def _run_bootstrap(
         chunk_size=chunk_size_for(width, n_resamples),
     ):
         if chunk.answer is not None:
-            numerator = (by_answer @ (chunk.answer * answers.rating).T).T
-            denominator = (by_answer @ chunk.answer.T).T
+            numerator = np.ascontiguousarray((by_answer @ (chunk.answer * answers.rating).T).T)
+            denominator = np.ascontiguousarray((by_answer @ chunk.answer.T).T)
             weights = (denominator > 0).astype(np.float64)
         else:
-            numerator = (sums @ chunk.participant.T).T
-            denominator = (counts @ chunk.participant.T).T
+            numerator = np.ascontiguousarray((sums @ chunk.participant.T).T)
+            denominator = np.ascontiguousarray((counts @ chunk.participant.T).T)
             weights = _explanation_weights(chunk, item_of, has_item) * (denominator > 0)
         means = ratio_or_nan(numerator, denominator)
         rows = slice(done, done + chunk.size)

@@ -44,35 +44,35 @@ def weighted_spearman(x: FloatArray, y: FloatArray, weights: FloatArray) -> Floa
     once; each row of ``x`` is sorted once.
     """
     n_rows, n_cols = x.shape
+    # y: one stable sort; its tie groups are fixed runs in that order.
     y_order = np.argsort(y, kind="stable")
     y_sorted = y[y_order]
     y_new = np.ones(n_cols, dtype=bool)
     y_new[1:] = y_sorted[1:] != y_sorted[:-1]
-    y_starts = np.flatnonzero(y_new)
-    # Work in y order: y's tie groups are fixed runs there.
-    x_by_y = x[:, y_order]
-    w_by_y = weights[:, y_order]
-    y_group_weight = np.add.reduceat(w_by_y, y_starts, axis=1)
+    y_group_weight = np.add.reduceat(weights[:, y_order], np.flatnonzero(y_new), axis=1)
     y_mid = np.cumsum(y_group_weight, axis=1) - (y_group_weight - 1.0) / 2.0
-    y_ranks = np.repeat(y_mid, np.diff(np.r_[y_starts, n_cols]), axis=1)
-    order = np.argsort(x_by_y, axis=1)
-    flat = (order + (np.arange(n_rows) * n_cols)[:, None]).ravel()
-    x_sorted = x_by_y.ravel()[flat].reshape(n_rows, n_cols)
-    w_sorted = w_by_y.ravel()[flat]
-    y_ranks_sorted = y_ranks.ravel()[flat]
-    x_new = np.ones((n_rows, n_cols), dtype=bool)
-    x_new[:, 1:] = x_sorted[:, 1:] != x_sorted[:, :-1]
-    group = np.cumsum(x_new.ravel()) - 1
-    group_weight = np.bincount(group, weights=w_sorted)
-    row_of_group = np.repeat(np.arange(n_rows), x_new.sum(axis=1))
-    total = w_sorted.reshape(n_rows, n_cols).sum(axis=1)
-    before_row = np.concatenate([[0.0], np.cumsum(total)[:-1]])
-    x_mid = np.cumsum(group_weight) - (group_weight - 1.0) / 2.0 - before_row[row_of_group]
-    cross = np.bincount(
-        np.repeat(np.arange(n_rows), n_cols),
-        weights=w_sorted * x_mid[group] * y_ranks_sorted,
-        minlength=n_rows,
+    y_group = np.empty(n_cols, dtype=np.intp)
+    y_group[y_order] = np.cumsum(y_new) - 1
+    y_ranks = y_mid[:, y_group]
+    # x: sort each row; number its tie groups across all rows.
+    order = np.argsort(x, axis=1)
+    x_sorted = np.take_along_axis(x, order, axis=1)
+    x_new = np.empty((n_rows, n_cols), dtype=bool)
+    x_new[:, 0] = True
+    np.not_equal(x_sorted[:, 1:], x_sorted[:, :-1], out=x_new[:, 1:])
+    group_sorted = np.cumsum(x_new, axis=1)
+    n_groups = group_sorted[:, -1].copy()
+    group_sorted += (np.cumsum(n_groups) - n_groups - 1)[:, None]
+    group = np.empty_like(group_sorted)
+    np.put_along_axis(group, order, group_sorted, axis=1)
+    group_weight = np.bincount(
+        group.ravel(), weights=weights.ravel(), minlength=int(n_groups.sum())
     )
+    total = weights.sum(axis=1)
+    row_of_group = np.repeat(np.arange(n_rows), n_groups)
+    before_row = np.cumsum(total) - total
+    x_mid = np.cumsum(group_weight) - (group_weight - 1.0) / 2.0 - before_row[row_of_group]
+    cross = np.einsum("ij,ij,ij->i", weights, x_mid[group], y_ranks)
     no_ties = total**3 - total
     s_xx = (no_ties - np.bincount(row_of_group, group_weight**3 - group_weight, n_rows)) / 12.0
     s_yy = (no_ties - (y_group_weight**3 - y_group_weight).sum(axis=1)) / 12.0
