@@ -7,6 +7,8 @@ import pytest
 from explanations.services.explanations import explanations_import
 from tests.explanations.factories import small_dataset
 
+from .a11y import contrast_problems
+
 # serialized_rollback restores the explanation methods the migrations create after each flush.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -40,6 +42,9 @@ def test_instance_page_shows_heatmap_and_bars_per_method(
     # The heatmap colours come from the stylesheet the app serves itself (no CDN).
     css = page.evaluate("getComputedStyle(document.querySelector('.bar-pos')).backgroundColor")
     assert css == "rgb(33, 102, 172)"
+    # Every heatmap word stays readable on its colour (WCAG AA, 4.5:1).
+    assert contrast_problems(page) == []
+    assert page.locator(".tok").count() == 18
     # Keyboard: the skip link is the first stop and moves focus to the content.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"
