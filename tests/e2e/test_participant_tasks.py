@@ -192,3 +192,53 @@ def test_rationale_annotation_completed_end_to_end(page, live_server, researcher
     # Each answered test trial became a human rationale of its instance.
     test_trials = Trial.objects.filter(assignment__participant=participant, role="test")
     assert HumanRationale.objects.filter(source="study").count() == test_trials.count() == 3
+
+
+def test_aided_task_completed_with_the_keyboard(page, live_server, researcher, corpus):
+    dataset, model = corpus
+    study = make_study(
+        researcher,
+        dataset,
+        model,
+        study_type="aided_task",
+        methods=["gradient"],
+        condition_design="between",
+        n_items=4,
+        ratings_per_item=1,
+        gold_positions=[],
+        type_options={"show_prediction": "always"},
+    )
+    page.goto(f"{live_server.url}/s/{study.uid}/")
+    p.arrive(page)
+    p.consent_and_start(page)
+    answers: dict[int, tuple[int, int]] = {}
+    k = 0
+    while p.on_trial(page):
+        wanted = p.ATTENTION_LABEL.search(p.instruction(page))
+        text = page.locator(".stimulus").inner_text()
+        label = wanted.group(1) if wanted else ("positive" if "was good" in text else "negative")
+        confidence = 1 + k % 5
+        page.keyboard.press(LABEL_KEYS[label])
+        # Enter before saying how sure: the browser asks for it and moves the focus there.
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.activeElement.name === 'confidence'")
+        assert p.trial_id(page) not in answers
+        page.keyboard.press("Space")
+        for _ in range(confidence - 1):
+            page.keyboard.press("ArrowRight")
+        answers[p.trial_id(page)] = (int(label == "positive"), confidence)
+        p.press_and_wait(page, "Enter")
+        k += 1
+
+    assert page.get_by_role("heading", name="Thank you!").is_visible()
+    participant = Participant.objects.get(study=study)
+    stored = {
+        r.trial_id: (r.value["label"], r.value["confidence"])
+        for r in Response.objects.filter(participant=participant)
+    }
+    assert stored == answers
+    assert list(
+        Response.objects.filter(participant=participant)
+        .exclude(passed=None)
+        .values_list("passed", flat=True)
+    ) == [True]
