@@ -121,23 +121,36 @@ def answer_ratings(page: Page, *, stop_after: int | None = None) -> list[int]:
     return answered
 
 
+def radio_groups(page: Page) -> list[str]:
+    """Return the names of the radio groups in ``<main>``, in DOM order."""
+    names: list[str] = page.evaluate(
+        """() => [...new Set(Array.from(document.querySelectorAll("main input[type=radio]"))
+                   .map((r) => r.name))]"""
+    )
+    return names
+
+
+def choose_in_group(page: Page, name: str, position: int) -> str:
+    """Tab to radio group ``name``, Space for its first option, ArrowRight to the
+    ``position``-th (1-based); return the value chosen."""
+    tab_to(page, f"input[type=radio][name='{name}']")
+    page.keyboard.press("Space")
+    for _ in range(position - 1):
+        page.keyboard.press("ArrowRight")
+    return page.locator(f"input[name='{name}']:checked").input_value()
+
+
 def answer_questionnaire(page: Page, value: Callable[[int], int] = lambda k: 1 + k % 5) -> int:
     """Answer every Likert question with Tab, Space and arrows, then Tab to Finish and Enter.
 
     Return the number of questions answered.
     """
     assert page.get_by_role("heading", name="A few last questions").is_visible()
-    groups = page.locator("fieldset.likert")
-    n = groups.count()
-    for k in range(n):
-        name = groups.nth(k).locator("input[type=radio]").first.get_attribute("name")
-        tab_to(page, f"input[type=radio][name='{name}']")
-        page.keyboard.press("Space")  # the first point
-        for _ in range(value(k) - 1):
-            page.keyboard.press("ArrowRight")
-        chosen = page.locator(f"input[name='{name}']:checked").input_value()
+    names = radio_groups(page)
+    for k, name in enumerate(names):
+        chosen = choose_in_group(page, name, value(k))
         assert chosen == str(value(k)), (name, chosen)
     tab_to(page, "button[type=submit]:not(.link-button)")
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    return n
+    return len(names)

@@ -4,6 +4,7 @@ import pytest
 
 from explanations.models import HumanRationale
 from studies.models import Participant, Response, Trial
+from studies.services.invitations import invitations_create
 from tests.studies.factories import film_corpus, make_study
 
 from . import participant as p
@@ -242,3 +243,54 @@ def test_aided_task_completed_with_the_keyboard(page, live_server, researcher, c
         .exclude(passed=None)
         .values_list("passed", flat=True)
     ) == [True]
+
+
+def test_expert_review_by_invitation_with_the_keyboard(page, live_server, researcher, corpus):
+    dataset, model = corpus
+    study = make_study(
+        researcher,
+        dataset,
+        model,
+        study_type="expert_review",
+        methods=["gradient", "lrp", "random"],
+        n_items=2,
+        ratings_per_item=2,  # two experts per item, the fewest the type allows
+        practice_count=0,
+        attention_check_positions=[],
+        gold_positions=[],
+        type_options={"flags": "correct, misleading, unsure"},
+    )
+    (invitation,) = invitations_create(study=study, labels=["Dr Expert"])
+    page.goto(f"{live_server.url}/s/invite/{invitation.token}/")
+    p.arrive(page)
+    p.consent_and_start(page)
+    answers: dict[int, dict[str, str]] = {}
+    while p.on_trial(page):
+        assert page.locator("figcaption").all_inner_texts() == [
+            "Explanation A",
+            "Explanation B",
+            "Explanation C",
+        ]
+        chosen = {}
+        for k, name in enumerate(p.radio_groups(page)):
+            chosen[name] = p.choose_in_group(page, name, 1 + k % 3)
+        p.tab_to(page, "textarea[name=comment]")
+        page.keyboard.type("Seen by keyboard.")
+        answers[p.trial_id(page)] = chosen
+        p.tab_to(page, "button[type=submit]:not(.link-button)")
+        p.press_and_wait(page, "Enter")
+
+    assert page.get_by_role("heading", name="Thank you!").is_visible()
+    participant = Participant.objects.get(study=study)
+    assert participant.source == Participant.Source.INVITED
+    responses = Response.objects.filter(participant=participant)
+    assert responses.count() == len(answers) == 2
+    for response in responses:
+        assert response.value["comment"] == "Seen by keyboard."
+        chosen = answers[response.trial_id]
+        assert len(chosen) == 3 * 3  # two criteria and a flag for each explanation
+        for review in response.value["reviews"]:
+            letter = review["letter"]
+            assert review["flag"] == chosen[f"{letter}_flag"]
+            for key, rating in review["ratings"].items():
+                assert str(rating) == chosen[f"{letter}_{key}"]
