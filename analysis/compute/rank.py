@@ -13,7 +13,10 @@ rho and Kendall's tau-b of that repeated data exactly, without building it:
   resamples at once;
 * Kendall's tau-b, ``(n_c - n_d) / sqrt((n_0 - n_1)(n_0 - n_2))`` (Kendall 1945),
   is computed by ``scipy.stats.kendalltau`` on the repeated data, which has the same
-  length as the original (the item multiplicities sum to the number of items).
+  length as the original (the item multiplicities sum to the number of items). It
+  costs what scipy costs per resample (about 2.5 ms for 25,000 explanations): its
+  merge-sort count of discordant pairs has no vectorised numpy equivalent that is
+  faster, so the Kendall bootstrap is about as slow as a plain loop's Kendall calls.
 
 Undefined values (a constant variable, fewer than two elements) are NaN here; the
 callers turn them into None with a reason.
