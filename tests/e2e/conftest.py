@@ -13,7 +13,14 @@ import pytest
 
 CHROMIUM = os.environ.get("ELEPHANT_CHROMIUM", "/usr/bin/chromium")
 REQUIRED = os.environ.get("ELEPHANT_REQUIRE_BROWSER") == "1"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+# Each test saves its last page under var/screenshots; ELEPHANT_UPDATE_SCREENSHOTS=1 writes
+# them to docs/screenshots instead, the copies the README links to.
+SCREENSHOTS = ROOT / (
+    "docs/screenshots"
+    if os.environ.get("ELEPHANT_UPDATE_SCREENSHOTS") == "1"
+    else "var/screenshots"
+)
 MAX_SCREENSHOT_HEIGHT = 1800
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by the
 # tests themselves (fixtures) are still synchronous and safe there.
