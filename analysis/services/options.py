@@ -18,7 +18,12 @@ class AnalysisOptions:
     n_resamples: int = 1000
     level: float = 0.95
     resampling: str = "two_way"
-    interval: str = "percentile"
+    # "basic" (reverse percentile) by default: for correlations of per-explanation mean
+    # ratings, resampling participants leaves fewer distinct raters per explanation and
+    # biases the resampled correlations downwards; in simulation the percentile interval
+    # covered the true correlation in 0 of 100 studies, the basic one in 83 (10 ratings per
+    # explanation). "percentile" stays available.
+    interval: str = "basic"
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:

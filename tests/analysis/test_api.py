@@ -20,7 +20,7 @@ def test_results_are_json_safe_and_follow_the_options(api, rated):
         "n_resamples": 60,
         "level": 0.9,
         "resampling": "two_way",
-        "interval": "percentile",
+        "interval": "basic",
         "seed": 5,
     }
     means = data["sections"]["rating"]["method_means"]
