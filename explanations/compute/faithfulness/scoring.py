@@ -83,7 +83,6 @@ class MetricScores:
 class _Planned:
     """Rows of one explanation's variants in the pool."""
 
-    order: np.ndarray
     erasure: ErasurePlan | None = None
     flip_rows: np.ndarray | None = None
 
@@ -113,9 +112,9 @@ def faithfulness_scores(
     flip always refers to the predicted class. ``leave_one_out[i]``, when given, are
     instance i's leave-one-out scores p_c(x) - p_c(x without token i) for the same
     class, such as the stored ``omission`` explanation: tau_loo then needs no model
-    call. ``metrics`` selects families among
-    :data:`MODEL_METRICS` and :data:`SCORE_METRICS`; ``randomization_spearman`` needs
-    ``randomized[method][i]``, the same method's scores on the re-initialised model.
+    call. ``metrics`` selects families among :data:`MODEL_METRICS` and
+    :data:`SCORE_METRICS`; ``randomization_spearman`` needs ``randomized[method][i]``,
+    the same method's scores on the re-initialised model.
 
     Metric names in the result: ``comprehensiveness@<percent>``,
     ``comprehensiveness_aopc``, the same for ``sufficiency``, ``decision_flip``,
@@ -247,7 +246,7 @@ def _plan(
 ) -> _Planned:
     """Add one explanation's variants to the pool."""
     order = explanation_order(scores)
-    planned = _Planned(order=order)
+    planned = _Planned()
     if order.shape[0] == 0:
         return planned
     if wanted & {COMPREHENSIVENESS, SUFFICIENCY}:
