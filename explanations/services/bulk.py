@@ -21,6 +21,7 @@ ExplanationRow = tuple[
     int, int, list[float], dict[str, Any]
 ]  # instance pk, method pk, scores, params
 CHUNK = 20000
+COPY_NULL = "\\N"  # NULL in COPY's text format
 
 
 def explanation_rows_upsert(
@@ -56,6 +57,7 @@ def explanation_rows_upsert(
     conflict = "(model_id, instance_id, method_id)"
     set_clause = ", ".join(f"{c} = excluded.{c}" for c in update)
     total = len(rows)
+    stamp = now.isoformat()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # A model with no explanations yet cannot conflict: COPY straight into the
@@ -71,22 +73,18 @@ def explanation_rows_upsert(
                 cursor.execute("ALTER TABLE explanation_import ADD COLUMN ord bigserial")
             for begin in range(0, total, CHUNK):
                 with cursor.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN") as copy:
-                    for k in range(begin, min(begin + CHUNK, total)):
-                        instance_id, method_id, scores, params = rows[k]
-                        copy.write_row(
-                            (
-                                model_id,
-                                instance_id,
-                                method_id,
-                                orjson.dumps(scores).decode(),
-                                orjson.dumps(params).decode(),
-                                orjson.dumps(extras[k] if extras else {}).decode(),
-                                target_labels[k] if target_labels else None,
-                                compute_seconds[k] if compute_seconds else None,
-                                now,
-                                now,
-                            )
+                    copy.write(
+                        _copy_lines(
+                            model_id,
+                            rows,
+                            begin,
+                            min(begin + CHUNK, total),
+                            extras,
+                            target_labels,
+                            compute_seconds,
+                            stamp,
                         )
+                    )
                 progress(min(begin + CHUNK, total), total, "explanations")
             if not direct:
                 cursor.execute(
@@ -124,3 +122,41 @@ def explanation_rows_upsert(
                 )
                 progress(min(begin + CHUNK, total), total, "explanations")
     return total
+
+
+def _copy_text(value: Any) -> str:
+    """Return ``value`` as JSON in COPY's text format (backslashes doubled).
+
+    orjson escapes control characters inside strings, so the JSON has no raw tab or
+    newline that would end a COPY field or row.
+    """
+    return orjson.dumps(value).decode().replace("\\", "\\\\")
+
+
+def _copy_lines(
+    model_id: int,
+    rows: Sequence[ExplanationRow],
+    begin: int,
+    end: int,
+    extras: Sequence[dict[str, Any]] | None,
+    target_labels: Sequence[int | None] | None,
+    compute_seconds: Sequence[float | None] | None,
+    stamp: str,
+) -> bytes:
+    """Return rows ``begin:end`` as COPY text-format lines (much faster than write_row).
+
+    Scores are numbers only, so their JSON needs no escaping; params and extras do.
+    """
+    lines = []
+    for k in range(begin, end):
+        instance_id, method_id, scores, params = rows[k]
+        label = target_labels[k] if target_labels else None
+        seconds = compute_seconds[k] if compute_seconds else None
+        lines.append(
+            f"{model_id}\t{instance_id}\t{method_id}\t{orjson.dumps(scores).decode()}\t"
+            f"{_copy_text(params)}\t{_copy_text(extras[k] if extras else {})}\t"
+            f"{COPY_NULL if label is None else int(label)}\t"
+            f"{COPY_NULL if seconds is None else repr(float(seconds))}\t"
+            f"{stamp}\t{stamp}\n"
+        )
+    return "".join(lines).encode()

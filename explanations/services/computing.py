@@ -26,7 +26,12 @@ from explanations.compute.faithfulness import (
 )
 from explanations.compute.plausibility import Rationale, plausibility_scores
 from explanations.compute.prediction import predict_proba
-from explanations.compute.score_names import RANDOMIZATION_SPEARMAN, metric_kind, paired_metric
+from explanations.compute.score_names import (
+    RANDOMIZATION_SPEARMAN,
+    TAU_LOO,
+    metric_kind,
+    paired_metric,
+)
 from explanations.models import (
     ClassifierModel,
     Dataset,
@@ -249,6 +254,18 @@ def _score_shard(job: Job, instance_ids: list[int]) -> None:
             random_module = reinitialize(module, seed=int(job.parameters.get("seed", 0)))
             batch = make_batch(seqs, contexts)
             randomized = {m: [a.scores for a in explain(random_module, batch, m)] for m in methods}
+        # Omission is leave-one-out by definition (p_c(x) - p_c(x without token i), same
+        # target): when stored, tau_loo reuses it instead of re-running every deletion.
+        omission = dict(
+            Explanation.objects.filter(
+                model=job.model, instance_id__in=ids, method__name="omission"
+            ).values_list("instance_id", "scores")
+        )
+        loo = (
+            [np.asarray(omission[pk]) for pk in ids]
+            if TAU_LOO in families and len(omission) == len(ids)
+            else None
+        )
         computed = faithfulness_scores(
             functools.partial(predict_proba, module),
             seqs,
@@ -257,6 +274,7 @@ def _score_shard(job: Job, instance_ids: list[int]) -> None:
             metrics=families,
             bins=bins,
             randomized=randomized,
+            leave_one_out=loo,
         )
         for method, per_instance in computed.items():
             for pk, scores in zip(ids, per_instance, strict=True):

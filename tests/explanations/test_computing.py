@@ -82,3 +82,26 @@ def test_commands_report_clear_errors(tiny):
             "shap",
             verbosity=0,
         )
+
+
+def test_tau_loo_from_stored_omission_equals_recomputed_deletions(tiny):
+    model, dataset = tiny
+    explanations_compute(model=model, dataset=dataset, methods=["gradient", "omission"])
+    scores_compute(model=model, dataset=dataset, methods=["gradient"], metrics=["tau_loo"])
+    reused = dict(
+        Score.objects.filter(explanation__model=model, metric="tau_loo").values_list(
+            "explanation_id", "value"
+        )
+    )
+    Explanation.objects.filter(model=model, method__name="omission").delete()
+    scores_compute(
+        model=model, dataset=dataset, methods=["gradient"], metrics=["tau_loo"], force=True
+    )
+    recomputed = dict(
+        Score.objects.filter(explanation__model=model, metric="tau_loo").values_list(
+            "explanation_id", "value"
+        )
+    )
+    assert reused.keys() == recomputed.keys()
+    for key, value in recomputed.items():
+        assert reused[key] == pytest.approx(value, abs=1e-6)
