@@ -9,8 +9,7 @@ from tests.explanations.factories import small_dataset
 
 from .a11y import contrast_problems
 
-# serialized_rollback restores the explanation methods the migrations create after each flush.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_instance_page_shows_heatmap_and_bars_per_method(

@@ -11,8 +11,7 @@ import pytest
 from studies.models import Participant, Response
 from tests.studies.factories import film_corpus, make_study
 
-# serialized_rollback restores the explanation methods the migrations create after each flush.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 SANDBOX = "https://workersandbox.mturk.com"
 
 

@@ -8,8 +8,7 @@ from tests.studies.factories import film_corpus, make_study
 
 from . import participant as p
 
-# serialized_rollback restores the explanation methods the migrations create after each flush.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

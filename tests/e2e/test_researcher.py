@@ -22,8 +22,7 @@ from tests.explanations.factories import SMALL_CONFIG
 
 from . import participant as p
 
-# serialized_rollback restores the explanation methods the migrations create after each flush.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 DEMO = Path(__file__).resolve().parents[2] / "explanations" / "demo" / "sentiment.jsonl"
 METHODS = ["gradient", "grad_input", "random"]
 

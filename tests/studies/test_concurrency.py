@@ -15,10 +15,9 @@ from studies.services.responses import response_submit
 from .factories import film_corpus, make_study
 from .flow import good_answer
 
-# serialized_rollback restores the explanation methods the migrations create after each flush.
 pytestmark = [
     pytest.mark.requires_postgres,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 
