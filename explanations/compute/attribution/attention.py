@@ -20,10 +20,9 @@ from explanations.compute.architectures import Classifier
 from explanations.compute.attribution.result import (
     Attribution,
     chunk_targets,
-    collect,
-    finished,
     per_instance,
 )
+from explanations.compute.attribution.scheduling import attribute_in_chunks
 from explanations.compute.batching import Batch
 
 ATTENTION_CHUNK = 128
@@ -50,20 +49,21 @@ def attention_scores(
     rolled: bool,
 ) -> list[Attribution]:
     """Return the model's attention (or its rollout) over the explained tokens."""
-    slots, put = collect(batch.size)
-    with torch.no_grad():
-        for indices, sub in batch.chunks_by_length(ATTENTION_CHUNK):
-            output = model(sub)
-            chosen = chunk_targets(targets, indices, output.logits)
-            extras: dict[str, torch.Tensor] = {}
-            if rolled:
-                maps = output.layer_attentions
-                assert maps is not None
-                width = sub.input_ids.shape[1]
-                scores = rollout(maps, params["residual"])[:, 0, 1 : width + 1]
-            else:
-                scores = output.attention
-            if output.layer_attentions is not None:
-                extras["attention_elsewhere"] = 1.0 - (scores * sub.mask).sum(dim=1)
-            put(indices, list(per_instance(scores, sub.lengths, chosen, extras)))
-    return finished(slots)
+
+    @torch.no_grad()
+    def chunk(indices: torch.Tensor, sub: Batch) -> list[Attribution]:
+        output = model(sub)
+        chosen = chunk_targets(targets, indices, output.logits)
+        extras: dict[str, torch.Tensor] = {}
+        if rolled:
+            maps = output.layer_attentions
+            assert maps is not None
+            width = sub.input_ids.shape[1]
+            scores = rollout(maps, params["residual"])[:, 0, 1 : width + 1]
+        else:
+            scores = output.attention
+        if output.layer_attentions is not None:
+            extras["attention_elsewhere"] = 1.0 - (scores * sub.mask).sum(dim=1)
+        return list(per_instance(scores, sub.lengths, chosen, extras))
+
+    return attribute_in_chunks(batch, ATTENTION_CHUNK, chunk)

@@ -25,13 +25,8 @@ from explanations.compute.architectures import (
 )
 from explanations.compute.attribution.bilstm_layers import Readout, StackedCell
 from explanations.compute.attribution.erasure import target_probability
-from explanations.compute.attribution.result import (
-    Attribution,
-    chunk_targets,
-    collect,
-    finished,
-    per_instance,
-)
+from explanations.compute.attribution.result import Attribution, chunk_targets, per_instance
+from explanations.compute.attribution.scheduling import attribute_in_chunks
 from explanations.compute.batching import Batch
 
 VARIANT_TOKENS = 1024
@@ -130,35 +125,33 @@ def erasure_scores(
     del params
     cell = StackedCell(model)
     readout = Readout(model)
-    slots, put = collect(batch.size)
-    with torch.no_grad():
-        for indices, sub in batch.chunks_by_length(MAX_INSTANCES, max_tokens=VARIANT_TOKENS):
-            lengths = sub.lengths
-            embeddings = model.embed(sub)
-            projected = cell.project(
-                torch.stack([embeddings, reverse_within_length(embeddings, lengths)])
-            )
-            hiddens, cells = _original(cell, projected)
-            query = model.encode_query(sub)
-            backward = _aligned_backward(hiddens, lengths)
-            logits = readout.logits(hiddens[0], backward, sub.mask.T, query)
-            chosen = chunk_targets(targets, indices, logits)
-            original = target_probability(logits, chosen)
-            scores = torch.zeros(sub.input_ids.shape, dtype=logits.dtype)
-            position, instance = sub.mask.T.nonzero(as_tuple=True)
-            if len(instance):
-                backward_start = lengths[instance] - 1 - position
-                backward_order = torch.sort(backward_start, stable=True).indices
-                rows = torch.stack([instance, instance[backward_order]])
-                outputs = _variant_states(cell, projected, hiddens, cells, rows, position, omit)
-                variant_lengths = lengths[instance] - int(omit)
-                backward = _aligned_backward(
-                    outputs, variant_lengths, torch.argsort(backward_order)
-                )
-                variant_mask = torch.arange(outputs.shape[1])[:, None] < variant_lengths[None, :]
-                row_query = None if query is None else query[instance]
-                erased_logits = readout.logits(outputs[0], backward, variant_mask, row_query)
-                erased = target_probability(erased_logits, chosen[instance])
-                scores[instance, position] = original[instance] - erased
-            put(indices, list(per_instance(scores, lengths, chosen)))
-    return finished(slots)
+
+    @torch.no_grad()
+    def chunk(indices: torch.Tensor, sub: Batch) -> list[Attribution]:
+        lengths = sub.lengths
+        embeddings = model.embed(sub)
+        projected = cell.project(
+            torch.stack([embeddings, reverse_within_length(embeddings, lengths)])
+        )
+        hiddens, cells = _original(cell, projected)
+        query = model.encode_query(sub)
+        logits = readout.logits(hiddens[0], _aligned_backward(hiddens, lengths), sub.mask.T, query)
+        chosen = chunk_targets(targets, indices, logits)
+        original = target_probability(logits, chosen)
+        scores = torch.zeros(sub.input_ids.shape, dtype=logits.dtype)
+        position, instance = sub.mask.T.nonzero(as_tuple=True)
+        if len(instance):
+            backward_start = lengths[instance] - 1 - position
+            backward_order = torch.sort(backward_start, stable=True).indices
+            rows = torch.stack([instance, instance[backward_order]])
+            outputs = _variant_states(cell, projected, hiddens, cells, rows, position, omit)
+            variant_lengths = lengths[instance] - int(omit)
+            backward = _aligned_backward(outputs, variant_lengths, torch.argsort(backward_order))
+            variant_mask = torch.arange(outputs.shape[1])[:, None] < variant_lengths[None, :]
+            row_query = None if query is None else query[instance]
+            erased_logits = readout.logits(outputs[0], backward, variant_mask, row_query)
+            erased = target_probability(erased_logits, chosen[instance])
+            scores[instance, position] = original[instance] - erased
+        return list(per_instance(scores, lengths, chosen))
+
+    return attribute_in_chunks(batch, MAX_INSTANCES, chunk, max_tokens=VARIANT_TOKENS)

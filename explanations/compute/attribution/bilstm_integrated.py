@@ -28,7 +28,10 @@ from explanations.compute.attribution.bilstm_layers import Readout
 from explanations.compute.attribution.gradients import quadrature
 from explanations.compute.attribution.recurrence import LSTMWeights
 from explanations.compute.attribution.result import Attribution, per_instance
+from explanations.compute.attribution.scheduling import attribute_in_chunks
 from explanations.compute.batching import PAD_INDEX, Batch
+
+INSTANCES_PER_CHUNK = 4
 
 
 def integrated_gradients(
@@ -41,47 +44,48 @@ def integrated_gradients(
     nodes, weights = quadrature(params["n_steps"], params["integration"])
     steps = len(nodes)
     lstms = (LSTMWeights.of(model.lstm_forward), LSTMWeights.of(model.lstm_backward))
-    hidden = model.lstm_forward.hidden_size
+    readout = Readout(model)
     with torch.no_grad():
-        embeddings = model.embed(batch)
-        dtype = embeddings.dtype
+        dtype = model.embedding.weight.dtype
         alphas = torch.as_tensor(nodes, dtype=dtype)
         step_weights = torch.as_tensor(weights, dtype=dtype)
-        base = (
-            model.embedding.weight[PAD_INDEX]
-            if params["baseline"] == "pad"
-            else embeddings.new_zeros(embeddings.shape[-1])
-        )
-        delta = embeddings - base
-        projected = [delta @ w.weight_ih.T for w in lstms]
-        # weight_hh, bias_ih (with the baseline's projection folded in), bias_hh per direction
+        base = model.embedding.weight[PAD_INDEX].clone()
+        if params["baseline"] == "zero":
+            base.zero_()
+        # per direction: W_hh, b_ih with the baseline's projection folded in, b_hh
         fixed = [(w.weight_hh, w.bias_ih + w.weight_ih @ base, w.bias_hh) for w in lstms]
-        ends = batch.select(torch.arange(batch.size).repeat(2))
-        end_inputs = torch.cat([embeddings, base.expand_as(embeddings)])
-        end_logits = model.forward_embeddings(end_inputs, ends).logits
-        chosen = end_logits[: batch.size].argmax(dim=1) if targets is None else targets
-        rows = torch.arange(batch.size)
-        f_x = end_logits[rows, chosen]
-        f_b = end_logits[rows + batch.size, chosen]
-        query = model.encode_query(batch)
-    readout = Readout(model)
-    scores = torch.zeros(batch.input_ids.shape, dtype=dtype)
-    initial = embeddings.new_zeros(2, steps, hidden)
-    for row, length in enumerate(batch.lengths.tolist()):
-        if length == 0:
-            continue
-        parameters: list[torch.Tensor] = []
-        for direction, (weight_hh, bias_ih, bias_hh) in enumerate(fixed):
-            parameters += [projected[direction][row, :length].T, weight_hh, bias_ih, bias_hh]
-        onehot = (alphas[:, None, None] * torch.eye(length, dtype=dtype)).requires_grad_(True)
-        states, _, _ = torch.lstm(
-            onehot, (initial, initial), parameters, True, 1, 0.0, False, True, True
-        )
-        row_query = None if query is None else query[row].expand(steps, -1)
-        mask = torch.ones(steps, length, dtype=torch.bool)
-        selected = readout.logits_batch_major(states, mask, row_query)[:, chosen[row]]
-        (grads,) = torch.autograd.grad(selected.sum(), onehot)
-        scores[row, :length] = step_weights @ grads.diagonal(dim1=1, dim2=2)
-    gap = scores.sum(dim=1) - (f_x - f_b)
-    extras = {"completeness_gap": gap, "f_x": f_x, "f_baseline": f_b}
-    return list(per_instance(scores, batch.lengths, chosen, extras))
+        initial = base.new_zeros(2, steps, model.lstm_forward.hidden_size)
+
+    def chunk(indices: torch.Tensor, sub: Batch) -> list[Attribution]:
+        with torch.no_grad():
+            embeddings = model.embed(sub)
+            projected = [(embeddings - base) @ w.weight_ih.T for w in lstms]
+            ends = sub.select(torch.arange(sub.size).repeat(2))
+            end_inputs = torch.cat([embeddings, base.expand_as(embeddings)])
+            end_logits = model.forward_embeddings(end_inputs, ends).logits
+            chosen = end_logits[: sub.size].argmax(dim=1) if targets is None else targets[indices]
+            rows = torch.arange(sub.size)
+            f_x = end_logits[rows, chosen]
+            f_b = end_logits[rows + sub.size, chosen]
+            query = model.encode_query(sub)
+        scores = torch.zeros(sub.input_ids.shape, dtype=dtype)
+        for row, length in enumerate(sub.lengths.tolist()):
+            if length == 0:
+                continue
+            parameters: list[torch.Tensor] = []
+            for direction, (weight_hh, bias_ih, bias_hh) in enumerate(fixed):
+                parameters += [projected[direction][row, :length].T, weight_hh, bias_ih, bias_hh]
+            onehot = (alphas[:, None, None] * torch.eye(length, dtype=dtype)).requires_grad_(True)
+            states, _, _ = torch.lstm(
+                onehot, (initial, initial), parameters, True, 1, 0.0, False, True, True
+            )
+            row_query = None if query is None else query[row].expand(steps, -1)
+            mask = torch.ones(steps, length, dtype=torch.bool)
+            selected = readout.logits_batch_major(states, mask, row_query)[:, chosen[row]]
+            (grads,) = torch.autograd.grad(selected.sum(), onehot)
+            scores[row, :length] = step_weights @ grads.diagonal(dim1=1, dim2=2)
+        gap = scores.sum(dim=1) - (f_x - f_b)
+        extras = {"completeness_gap": gap, "f_x": f_x, "f_baseline": f_b}
+        return list(per_instance(scores, sub.lengths, chosen, extras))
+
+    return attribute_in_chunks(batch, INSTANCES_PER_CHUNK, chunk)

@@ -15,16 +15,12 @@ from typing import Any
 import torch
 
 from explanations.compute.architectures import Classifier
-from explanations.compute.attribution.result import (
-    Attribution,
-    chunk_targets,
-    collect,
-    finished,
-    per_instance,
-)
+from explanations.compute.attribution.result import Attribution, chunk_targets, per_instance
+from explanations.compute.attribution.scheduling import attribute_in_chunks
 from explanations.compute.batching import Batch
 
 VARIANT_ROWS = 512
+MAX_INSTANCES = 64
 
 
 def target_probability(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -71,25 +67,23 @@ def erasure_scores(
 ) -> list[Attribution]:
     """Return occlusion (``omit=False``) or omission scores of every instance."""
     del params
-    slots, put = collect(batch.size)
-    width = int(batch.lengths.max()) if batch.size else 1
-    per_chunk = max(1, VARIANT_ROWS // max(width, 1))
-    with torch.no_grad():
-        for indices, sub in batch.chunks_by_length(per_chunk):
-            embeddings = model.embed(sub)
-            logits = model.forward_embeddings(embeddings, sub).logits
-            chosen = chunk_targets(targets, indices, logits)
-            original = target_probability(logits, chosen)
-            instance, position = variant_rows(sub.mask)
-            scores = torch.zeros(sub.input_ids.shape, dtype=logits.dtype)
-            if len(instance):
-                rows = sub.select(instance)
-                if omit:
-                    variant_logits = model(omitted_batch(sub, instance, position)).logits
-                else:
-                    variant = occluded_embeddings(embeddings, instance, position)
-                    variant_logits = model.forward_embeddings(variant, rows).logits
-                erased = target_probability(variant_logits, chosen[instance])
-                scores[instance, position] = original[instance] - erased
-            put(indices, list(per_instance(scores, sub.lengths, chosen)))
-    return finished(slots)
+
+    @torch.no_grad()
+    def chunk(indices: torch.Tensor, sub: Batch) -> list[Attribution]:
+        embeddings = model.embed(sub)
+        logits = model.forward_embeddings(embeddings, sub).logits
+        chosen = chunk_targets(targets, indices, logits)
+        original = target_probability(logits, chosen)
+        instance, position = variant_rows(sub.mask)
+        scores = torch.zeros(sub.input_ids.shape, dtype=logits.dtype)
+        if len(instance):
+            if omit:
+                variant_logits = model(omitted_batch(sub, instance, position)).logits
+            else:
+                variant = occluded_embeddings(embeddings, instance, position)
+                variant_logits = model.forward_embeddings(variant, sub.select(instance)).logits
+            erased = target_probability(variant_logits, chosen[instance])
+            scores[instance, position] = original[instance] - erased
+        return list(per_instance(scores, sub.lengths, chosen))
+
+    return attribute_in_chunks(batch, MAX_INSTANCES, chunk, max_tokens=VARIANT_ROWS)

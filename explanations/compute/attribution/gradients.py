@@ -22,13 +22,8 @@ import numpy as np
 import torch
 
 from explanations.compute.architectures import Classifier
-from explanations.compute.attribution.result import (
-    Attribution,
-    chunk_targets,
-    collect,
-    finished,
-    per_instance,
-)
+from explanations.compute.attribution.result import Attribution, chunk_targets, per_instance
+from explanations.compute.attribution.scheduling import attribute_in_chunks
 from explanations.compute.batching import PAD_INDEX, Batch
 
 GRADIENT_CHUNK = 64
@@ -79,15 +74,16 @@ def gradient_scores(
 ) -> list[Attribution]:
     """Return the gradient (L2 norm) or gradient x input scores of every instance."""
     del params
-    slots, put = collect(batch.size)
-    for indices, sub in batch.chunks_by_length(GRADIENT_CHUNK):
+
+    def chunk(indices: torch.Tensor, sub: Batch) -> list[Attribution]:
         embeddings = model.embed(sub).detach().requires_grad_(True)
         logits = model.forward_embeddings(embeddings, sub).logits
         chosen = chunk_targets(targets, indices, logits)
         (grads,) = torch.autograd.grad(target_logits(logits, chosen).sum(), embeddings)
         scores = (grads * embeddings.detach()).sum(dim=-1) if times_input else grads.norm(dim=-1)
-        put(indices, list(per_instance(scores, sub.lengths, chosen)))
-    return finished(slots)
+        return list(per_instance(scores, sub.lengths, chosen))
+
+    return attribute_in_chunks(batch, GRADIENT_CHUNK, chunk)
 
 
 def integrated_gradients(
@@ -96,9 +92,8 @@ def integrated_gradients(
     """Return integrated gradients with their completeness gap, steps stacked in the batch."""
     nodes, weights = quadrature(params["n_steps"], params["integration"])
     steps = len(nodes)
-    per_chunk = max(1, INTEGRATION_ROWS // steps)
-    slots, put = collect(batch.size)
-    for indices, sub in batch.chunks_by_length(per_chunk):
+
+    def chunk(indices: torch.Tensor, sub: Batch) -> list[Attribution]:
         embeddings = model.embed(sub).detach()
         dtype = embeddings.dtype
         alphas = torch.as_tensor(nodes, dtype=dtype)
@@ -123,5 +118,6 @@ def integrated_gradients(
         scores = (delta * averaged).sum(dim=-1)
         gap = (scores * sub.mask).sum(dim=1) - (f_x - f_b)
         extras = {"completeness_gap": gap, "f_x": f_x, "f_baseline": f_b}
-        put(indices, list(per_instance(scores, sub.lengths, chosen, extras)))
-    return finished(slots)
+        return list(per_instance(scores, sub.lengths, chosen, extras))
+
+    return attribute_in_chunks(batch, max(1, INTEGRATION_ROWS // steps), chunk)

@@ -39,10 +39,9 @@ from explanations.compute.attribution.recurrence import LSTMTrace, LSTMWeights, 
 from explanations.compute.attribution.result import (
     Attribution,
     chunk_targets,
-    collect,
-    finished,
     per_instance,
 )
+from explanations.compute.attribution.scheduling import attribute_in_chunks
 from explanations.compute.batching import Batch
 
 LRP_CHUNK = 64
@@ -147,95 +146,94 @@ def lrp_scores(
     """Return LRP relevance per token, with the logit and the relevance that stayed elsewhere."""
     eps, bias_factor = params["eps"], params["bias_factor"]
     exact = copy.deepcopy(model).to(torch.float64).eval()
-    slots, put = collect(batch.size)
-    with torch.no_grad():
-        for indices, sub in batch.chunks_by_length(LRP_CHUNK):
-            lengths = sub.lengths
-            embeddings = exact.embed(sub)
-            forward = lstm_trace(exact.lstm_forward, embeddings)
-            backward = lstm_trace(exact.lstm_backward, reverse_within_length(embeddings, lengths))
-            states = torch.cat(
-                [forward.hidden, reverse_within_length(backward.hidden, lengths)], dim=-1
-            )
-            query = exact.encode_query(sub)
-            weights = masked_softmax(exact.attention_scores(states, query), sub.mask)
-            pooled = torch.bmm(weights.unsqueeze(1), states).squeeze(1)
-            logits = exact.classify(pooled, query)
-            chosen = chunk_targets(targets, indices, logits)
-            explained = logits.gather(1, chosen[:, None]).squeeze(1)
-            relevance = torch.zeros_like(logits).scatter(1, chosen[:, None], explained[:, None])
-            output = exact.output
-            context_relevance = torch.zeros_like(explained)
-            if query is None:
-                pooled_relevance = lrp_linear(
-                    pooled,
-                    output.weight.T,
-                    output.bias,
-                    logits,
-                    relevance,
-                    pooled.shape[1],
-                    eps,
-                    bias_factor,
-                )
-            else:
-                assert exact.output_pooled is not None
-                assert exact.output_query is not None
-                pre = exact.output_pooled(pooled) + exact.output_query(query)
-                hidden = torch.tanh(pre)
-                hidden_relevance = lrp_linear(
-                    hidden,
-                    output.weight.T,
-                    output.bias,
-                    logits,
-                    relevance,
-                    hidden.shape[1],
-                    eps,
-                    bias_factor,
-                )
-                joined = torch.cat([pooled, query], dim=-1)
-                joined_weight = torch.cat(
-                    [exact.output_pooled.weight.T, exact.output_query.weight.T]
-                )
-                joined_relevance = lrp_linear(
-                    joined,
-                    joined_weight,
-                    exact.output_pooled.bias,
-                    pre,
-                    hidden_relevance,
-                    joined.shape[1],
-                    eps,
-                    bias_factor,
-                )
-                pooled_relevance = joined_relevance[:, : pooled.shape[1]]
-                context_relevance = joined_relevance[:, pooled.shape[1] :].sum(dim=1)
-            units = (lengths * states.shape[-1]).clamp(min=1).to(states.dtype)
-            state_relevance = (
-                lrp_identity(
-                    weights[..., None] * states, pooled, pooled_relevance, units, eps, bias_factor
-                )
-                * sub.mask[..., None]
-            )
-            hidden_size = forward.hidden.shape[-1]
-            forward_relevance = lstm_relevance(
-                exact.lstm_forward, forward, state_relevance[..., :hidden_size], eps, bias_factor
-            )
-            backward_relevance = lstm_relevance(
-                exact.lstm_backward,
-                backward,
-                reverse_within_length(state_relevance[..., hidden_size:], lengths),
+
+    @torch.no_grad()
+    def chunk(indices: torch.Tensor, sub: Batch) -> list[Attribution]:
+        lengths = sub.lengths
+        embeddings = exact.embed(sub)
+        forward = lstm_trace(exact.lstm_forward, embeddings)
+        backward = lstm_trace(exact.lstm_backward, reverse_within_length(embeddings, lengths))
+        states = torch.cat(
+            [forward.hidden, reverse_within_length(backward.hidden, lengths)], dim=-1
+        )
+        query = exact.encode_query(sub)
+        weights = masked_softmax(exact.attention_scores(states, query), sub.mask)
+        pooled = torch.bmm(weights.unsqueeze(1), states).squeeze(1)
+        logits = exact.classify(pooled, query)
+        chosen = chunk_targets(targets, indices, logits)
+        explained = logits.gather(1, chosen[:, None]).squeeze(1)
+        relevance = torch.zeros_like(logits).scatter(1, chosen[:, None], explained[:, None])
+        output = exact.output
+        context_relevance = torch.zeros_like(explained)
+        if query is None:
+            pooled_relevance = lrp_linear(
+                pooled,
+                output.weight.T,
+                output.bias,
+                logits,
+                relevance,
+                pooled.shape[1],
                 eps,
                 bias_factor,
             )
-            scores = forward_relevance.sum(dim=-1) + reverse_within_length(
-                backward_relevance.sum(dim=-1), lengths
+        else:
+            assert exact.output_pooled is not None
+            assert exact.output_query is not None
+            pre = exact.output_pooled(pooled) + exact.output_query(query)
+            hidden = torch.tanh(pre)
+            hidden_relevance = lrp_linear(
+                hidden,
+                output.weight.T,
+                output.bias,
+                logits,
+                relevance,
+                hidden.shape[1],
+                eps,
+                bias_factor,
             )
-            scores = scores * sub.mask
-            total = scores.sum(dim=1)
-            extras = {
-                "logit": explained,
-                "relevance_sum": total,
-                "context_relevance": context_relevance,
-                "absorbed": explained - total - context_relevance,
-            }
-            put(indices, list(per_instance(scores, lengths, chosen, extras)))
-    return finished(slots)
+            joined = torch.cat([pooled, query], dim=-1)
+            joined_weight = torch.cat([exact.output_pooled.weight.T, exact.output_query.weight.T])
+            joined_relevance = lrp_linear(
+                joined,
+                joined_weight,
+                exact.output_pooled.bias,
+                pre,
+                hidden_relevance,
+                joined.shape[1],
+                eps,
+                bias_factor,
+            )
+            pooled_relevance = joined_relevance[:, : pooled.shape[1]]
+            context_relevance = joined_relevance[:, pooled.shape[1] :].sum(dim=1)
+        units = (lengths * states.shape[-1]).clamp(min=1).to(states.dtype)
+        state_relevance = (
+            lrp_identity(
+                weights[..., None] * states, pooled, pooled_relevance, units, eps, bias_factor
+            )
+            * sub.mask[..., None]
+        )
+        hidden_size = forward.hidden.shape[-1]
+        forward_relevance = lstm_relevance(
+            exact.lstm_forward, forward, state_relevance[..., :hidden_size], eps, bias_factor
+        )
+        backward_relevance = lstm_relevance(
+            exact.lstm_backward,
+            backward,
+            reverse_within_length(state_relevance[..., hidden_size:], lengths),
+            eps,
+            bias_factor,
+        )
+        scores = forward_relevance.sum(dim=-1) + reverse_within_length(
+            backward_relevance.sum(dim=-1), lengths
+        )
+        scores = scores * sub.mask
+        total = scores.sum(dim=1)
+        extras = {
+            "logit": explained,
+            "relevance_sum": total,
+            "context_relevance": context_relevance,
+            "absorbed": explained - total - context_relevance,
+        }
+        return list(per_instance(scores, lengths, chosen, extras))
+
+    return attribute_in_chunks(batch, LRP_CHUNK, chunk)

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from explanations.compute.architectures import Classifier
-from explanations.compute.attribution.result import Attribution, chunk_targets, collect, finished
+from explanations.compute.attribution.result import Attribution
+from explanations.compute.attribution.scheduling import attribute_in_chunks
 from explanations.compute.batching import Batch
 
 RANDOM_CHUNK = 128
@@ -32,22 +33,19 @@ def random_scores(
     model: Classifier, batch: Batch, targets: torch.Tensor | None, params: Mapping[str, Any]
 ) -> list[Attribution]:
     """Return seeded uniform scores; the target is still the model's prediction."""
-    slots, put = collect(batch.size)
-    with torch.no_grad():
-        for indices, sub in batch.chunks_by_length(RANDOM_CHUNK):
-            chosen = (
-                targets[indices]
-                if targets is not None
-                else chunk_targets(None, indices, model(sub).logits)
-            )
-            results = []
-            for row, target in enumerate(chosen.tolist()):
-                length = int(sub.lengths[row])
-                tokens = sub.input_ids[row, :length].tolist()
-                context = None
-                if sub.context_ids is not None and sub.context_mask is not None:
-                    context = sub.context_ids[row, : int(sub.context_mask[row].sum())].tolist()
-                scores = instance_generator(params["seed"], tokens, context).random(length)
-                results.append(Attribution(scores=scores, target=int(target)))
-            put(indices, results)
-    return finished(slots)
+
+    @torch.no_grad()
+    def chunk(indices: torch.Tensor, sub: Batch) -> list[Attribution]:
+        chosen = targets[indices] if targets is not None else model(sub).logits.argmax(dim=1)
+        results = []
+        for row, target in enumerate(chosen.tolist()):
+            length = int(sub.lengths[row])
+            tokens = sub.input_ids[row, :length].tolist()
+            context = None
+            if sub.context_ids is not None and sub.context_mask is not None:
+                context = sub.context_ids[row, : int(sub.context_mask[row].sum())].tolist()
+            scores = instance_generator(params["seed"], tokens, context).random(length)
+            results.append(Attribution(scores=scores, target=int(target)))
+        return results
+
+    return attribute_in_chunks(batch, RANDOM_CHUNK, chunk)

@@ -1,8 +1,7 @@
 """The result of one attribution: one score per real token, the target, and extras."""
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
@@ -21,9 +20,6 @@ class Attribution:
     scores: np.ndarray
     target: int
     extras: dict[str, float] = field(default_factory=dict)
-
-
-MethodFunction = Callable[[Any, Batch, "torch.Tensor | None", Mapping[str, Any]], list[Attribution]]
 
 
 def resolve_targets(
@@ -47,27 +43,6 @@ def chunk_targets(
     if targets is not None:
         return targets[indices]
     return logits.detach().argmax(dim=1)
-
-
-def collect(
-    size: int,
-) -> tuple[list[Attribution | None], Callable[[torch.Tensor, list[Attribution]], None]]:
-    """Return a slot list of ``size`` results and a function that fills it by indices."""
-    slots: list[Attribution | None] = [None] * size
-
-    def put(indices: torch.Tensor, results: list[Attribution]) -> None:
-        for position, result in zip(indices.tolist(), results, strict=True):
-            slots[position] = result
-
-    return slots, put
-
-
-def finished(slots: list[Attribution | None]) -> list[Attribution]:
-    """Return the filled slots, checking none was left empty."""
-    missing = [i for i, slot in enumerate(slots) if slot is None]
-    if missing:
-        raise RuntimeError(f"no attribution computed for instances {missing}")
-    return [slot for slot in slots if slot is not None]
 
 
 def per_instance(

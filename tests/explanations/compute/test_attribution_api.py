@@ -207,3 +207,26 @@ def test_compute_package_does_not_import_django():
         "assert 'django' not in sys.modules, sorted(m for m in sys.modules if 'django' in m)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.fixture
+def two_threads():
+    """Give torch two threads for one test (the suite runs on one)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("method", ["gradient", "integrated_gradients", "occlusion", "lrp"])
+def test_chunks_on_two_worker_threads_give_the_sequential_results(
+    trained_bilstm, sentiment_batch, method, two_threads
+):
+    model = trained_bilstm.model
+    parallel = explain(model, sentiment_batch, method)
+    assert torch.get_num_threads() == 2
+    torch.set_num_threads(1)
+    sequential = explain(model, sentiment_batch, method)
+    for ours, reference in zip(parallel, sequential, strict=True):
+        np.testing.assert_allclose(ours.scores, reference.scores, rtol=1e-5, atol=1e-7)
+        assert ours.target == reference.target
