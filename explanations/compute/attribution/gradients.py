@@ -26,7 +26,7 @@ from explanations.compute.attribution.result import Attribution, chunk_targets, 
 from explanations.compute.attribution.scheduling import attribute_in_chunks
 from explanations.compute.batching import PAD_INDEX, Batch
 
-GRADIENT_CHUNK = 64
+GRADIENT_CHUNK = 16
 INTEGRATION_ROWS = 512
 
 
