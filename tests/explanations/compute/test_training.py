@@ -60,8 +60,11 @@ def test_progress_history_and_early_stopping():
     assert metrics["epochs_run"] < 30
     assert metrics["epochs_run"] == metrics["best_epoch"] + 1
     best = result.history[metrics["best_epoch"] - 1]
-    assert metrics["val_loss"] == min(h["val_loss"] for h in result.history) == best["val_loss"]
+    key = max((h["val_macro_f1"], -h["val_loss"]) for h in result.history)
+    assert (best["val_macro_f1"], -best["val_loss"]) == key
+    assert metrics["val_loss"] == best["val_loss"]
     assert metrics["accuracy"] == best["val_accuracy"]
+    assert metrics["macro_f1"] == best["val_macro_f1"]
     assert metrics["train_size"] + metrics["val_size"] == 60
 
 
