@@ -2,8 +2,8 @@
 
 The single-text task: ids 2-11 are positive words, 12-21 negative ones, the rest
 neutral; the label says which kind occurs more often. The pair task: the context
-holds one key word (ids 22-31); the label says whether the explained text holds
-the same key. Both are learnt in a few epochs, so a trained model exists in seconds.
+holds one key word (id 22 or 23); the label says whether the explained text holds
+the same key (half the negatives hold the other key, half none). Both are learnt in a few epochs, so a trained model exists in seconds.
 """
 
 from collections.abc import Callable
@@ -57,7 +57,8 @@ def pair_examples(count: int, seed: int) -> list[Example]:
         label = index % 2
         other = int(rng.choice([k for k in KEYS if k != key]))
         tokens = [int(t) for t in rng.choice(list(NEUTRAL), size=int(rng.integers(3, 10)))]
-        tokens[int(rng.integers(len(tokens)))] = key if label else other
+        if label or index % 4 == 0:  # half the negatives hold the other key, half no key
+            tokens[int(rng.integers(len(tokens)))] = key if label else other
         examples.append(Example(tokens=tokens, label=label, context=context))
     return examples
 
@@ -106,7 +107,7 @@ def trained_transformer() -> TrainResult:
 def trained_pair_bilstm() -> TrainResult:
     """Return a BiLSTM attention model trained (briefly) on the pair task."""
     return train_classifier(
-        config("bilstm_attention", pair=True), pair_examples(300, seed=2), seed=0, epochs=4
+        config("bilstm_attention", pair=True), pair_examples(300, seed=2), seed=0, epochs=10
     )
 
 
