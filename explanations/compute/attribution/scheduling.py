@@ -6,11 +6,13 @@ are independent, so giving each thread whole chunks uses the same budget better.
 With ``torch.get_num_threads()`` = N > 1, chunks run on N worker threads while
 PyTorch's intra-op thread count is 1, restored afterwards. (The setting is
 process-wide: other threads of the process that run PyTorch meanwhile also get
-one intra-op thread.) Measured on the attribution bench's workload (256 sequences,
-2 threads) on a shared 2-core machine with a load average near 4, best of 4 runs,
-1 worker x 2 threads against 2 workers x 1 thread: gradient 0.27 s vs 0.18 s,
-occlusion 1.01 s vs 0.85 s, integrated gradients 6.1 s vs 2.2 s (two OpenMP threads
-that wait for each other suffer most when other processes hold the cores).
+one intra-op thread.) Measured on the attribution bench's workload (2 threads,
+best of 3-4 runs) on a shared 2-core machine, 1 worker x 2 threads against 2
+workers x 1 thread: with a load average near 2.4, gradient 0.127 s vs 0.099 s,
+occlusion 0.97 s vs 0.81 s, integrated gradients (64 sequences) 0.80 s vs 0.62 s;
+near 4, gradient 0.27 s vs 0.18 s and integrated gradients 6.1 s vs 2.2 s (two
+OpenMP threads that wait for each other suffer most when other processes hold
+the cores).
 """
 
 from collections.abc import Callable, Iterable
