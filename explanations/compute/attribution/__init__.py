@@ -23,6 +23,7 @@ integrated gradients and the erasure methods take exact shortcuts that do less w
 Everything is batched: instances are sorted by length into chunks (less padding),
 integrated gradients stacks its steps into the batch, erasure runs all variants of
 a sequence in one batch; no Python loop runs over tokens or integration steps.
+Chunks run on worker threads, one intra-op thread each (:mod:`.scheduling`).
 """
 
 from collections.abc import Sequence
