@@ -184,14 +184,18 @@ def main() -> None:
             timings[size], reference = best_time(
                 partial(captum_scores, model, batch, targets, method, size), 1
             )
-        size = min(timings, key=timings.__getitem__)
-        captum_time = timings[size]
+        # settings within 1.3x of the fastest first run are all repeated: one noisy run
+        # must not pick the setting
+        contenders = [s for s in sizes if timings[s] <= 1.3 * min(timings.values())]
         for _ in range(repeats - 1):
             ours_time = min(ours_time, best_time(ours, 1)[0])
-            captum_time = min(
-                captum_time,
-                best_time(partial(captum_scores, model, batch, targets, method, size), 1)[0],
-            )
+            for candidate in contenders:
+                again = best_time(
+                    partial(captum_scores, model, batch, targets, method, candidate), 1
+                )
+                timings[candidate] = min(timings[candidate], again[0])
+        size = min(timings, key=timings.__getitem__)
+        captum_time = timings[size]
         sorted_time = (
             best_time(
                 partial(captum_scores, model, batch, targets, method, size, by_length), repeats
