@@ -3,7 +3,7 @@
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,8 +36,24 @@ def read_explanations(
     maps method name to pk. Raise :class:`ImportFailed` listing bad lines.
     """
     problems = ProblemCollector(path)
+    parsed = list(iter_explanations(path, instances=instances, methods=methods, problems=problems))
+    problems.raise_if_any()
+    return parsed
+
+
+def iter_explanations(
+    path: Path,
+    *,
+    instances: dict[str, tuple[int, int]],
+    methods: dict[str, int],
+    problems: ProblemCollector,
+) -> Iterator[ParsedExplanation]:
+    """Yield each valid line as it is read; record bad lines in ``problems``.
+
+    A caller that writes while reading (streaming into COPY) must check ``problems``
+    at the end and roll back when there are any.
+    """
     seen: dict[tuple[int, int], int] = {}
-    parsed: list[ParsedExplanation] = []
     for line, obj, error in iter_json_lines(path):
         if problems.full:
             break
@@ -117,9 +133,7 @@ def read_explanations(
             )
             continue
         seen[key] = line
-        parsed.append(ParsedExplanation(line, instance_pk, methods[method], scores, params))
-    problems.raise_if_any()
-    return parsed
+        yield ParsedExplanation(line, instance_pk, methods[method], scores, params)
 
 
 def write_explanations(

@@ -6,13 +6,15 @@ CONFLICT DO UPDATE``; SQLite gets ``executemany`` of the same upsert. Either way
 for an existing (model, instance, method) replaces its scores instead of duplicating.
 """
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 from django.db import connection
 from django.utils import timezone
 
+from explanations.io.problems import ProblemCollector
 from explanations.models import Explanation
 
 from .progress import Progress, no_progress
@@ -21,7 +23,52 @@ ExplanationRow = tuple[
     int, int, list[float], dict[str, Any]
 ]  # instance pk, method pk, scores, params
 CHUNK = 20000
+STREAM_BATCH = 5000
+COLUMNS = (
+    "model_id",
+    "instance_id",
+    "method_id",
+    "scores",
+    "parameters",
+    "extras",
+    "target_label",
+    "compute_seconds",
+    "created_at",
+    "updated_at",
+)
 COPY_NULL = "\\N"  # NULL in COPY's text format
+
+
+def explanation_rows_copy_stream(
+    *,
+    model_id: int,
+    rows: Iterable[ExplanationRow],
+    problems: ProblemCollector,
+    progress: Progress = no_progress,
+) -> int:
+    """COPY rows into PostgreSQL while they are still being read; return the count.
+
+    For a model with no explanations yet (no row can conflict). Python parses and
+    validates on one core while the server ingests on the other. When the reader has
+    recorded any problem, the COPY is aborted by raising :class:`ImportFailed`, and the
+    caller's transaction rolls everything back: still all or nothing.
+    """
+    table = Explanation._meta.db_table
+    stamp = timezone.now().isoformat()
+    written = 0
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+    ):
+        iterator = iter(rows)
+        while batch := list(itertools.islice(iterator, STREAM_BATCH)):
+            if problems.problems:
+                continue  # keep reading to report every bad line, write nothing more
+            copy.write(_copy_lines(model_id, batch, 0, len(batch), None, None, None, stamp))
+            written += len(batch)
+            progress(written, written, "explanations")
+        problems.raise_if_any()
+    return written
 
 
 def explanation_rows_upsert(
@@ -41,18 +88,7 @@ def explanation_rows_upsert(
         return 0
     table = Explanation._meta.db_table
     now = timezone.now()
-    columns = (
-        "model_id",
-        "instance_id",
-        "method_id",
-        "scores",
-        "parameters",
-        "extras",
-        "target_label",
-        "compute_seconds",
-        "created_at",
-        "updated_at",
-    )
+    columns = COLUMNS
     update = ("scores", "parameters", "extras", "target_label", "compute_seconds", "updated_at")
     conflict = "(model_id, instance_id, method_id)"
     set_clause = ", ".join(f"{c} = excluded.{c}" for c in update)

@@ -4,13 +4,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 
-from explanations.io.explanations import read_explanations, write_explanations
-from explanations.io.problems import ImportFailed, Problem
+from explanations.io.explanations import iter_explanations, read_explanations, write_explanations
+from explanations.io.problems import ImportFailed, Problem, ProblemCollector
 from explanations.models import ClassifierModel, Dataset, Explanation
 
-from .bulk import explanation_rows_upsert
+from .bulk import explanation_rows_copy_stream, explanation_rows_upsert
 from .methods import known_methods_ensure
 from .progress import Progress, no_progress
 
@@ -72,7 +72,26 @@ def explanations_import(
     """
     path = Path(path)
     methods = known_methods_ensure()
-    parsed = read_explanations(path, instances=instance_lengths(dataset), methods=methods)
+    instances = instance_lengths(dataset)
+    existing = ClassifierModel.objects.filter(name=model_name).first()
+    if connection.vendor == "postgresql" and (
+        existing is None or not existing.explanations.exists()
+    ):
+        # Nothing can conflict: stream rows into COPY while reading (see bulk.py).
+        problems = ProblemCollector(path)
+        with transaction.atomic():
+            model = model_for_import(name=model_name, dataset=dataset, owner=owner)
+            rows = (
+                (p.instance_id, p.method_id, p.scores, p.params)
+                for p in iter_explanations(
+                    path, instances=instances, methods=methods, problems=problems
+                )
+            )
+            written = explanation_rows_copy_stream(
+                model_id=model.pk, rows=rows, problems=problems, progress=progress
+            )
+        return ExplanationImportResult(model=model, written=written)
+    parsed = read_explanations(path, instances=instances, methods=methods)
     with transaction.atomic():
         model = model_for_import(name=model_name, dataset=dataset, owner=owner)
         written = explanation_rows_upsert(
