@@ -27,11 +27,20 @@ def label_choices(label_names: Sequence[str]) -> list[dict[str, Any]]:
     ]
 
 
+def _raw(data: Mapping[str, Any], field: str) -> str:
+    """Return the submitted value as stripped text ("" when absent).
+
+    Not ``data.get(field) or ""``: a JSON client's integer 0 (the first label) is an answer.
+    """
+    value = data.get(field)
+    return "" if value is None else str(value).strip()
+
+
 def clean_label(
     data: Mapping[str, Any], label_names: Sequence[str], *, field: str = "label"
 ) -> int:
     """Return the chosen label index; raise ValidationError naming the labels otherwise."""
-    raw = str(data.get(field) or "").strip()
+    raw = _raw(data, field)
     names = ", ".join(label_names)
     if not raw:
         raise ValidationError(f"Please choose one of the labels ({names}).")
@@ -42,7 +51,7 @@ def clean_label(
 
 def clean_scale(data: Mapping[str, Any], field: str, points: int, what: str) -> int:
     """Return a rating from 1 to ``points``; raise ValidationError saying what was expected."""
-    raw = str(data.get(field) or "").strip()
+    raw = _raw(data, field)
     if not raw:
         raise ValidationError(f"Please choose {what} (1 to {points}).")
     if not raw.isdigit() or not 1 <= int(raw) <= points:
