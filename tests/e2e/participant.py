@@ -73,10 +73,10 @@ def press_and_wait(page: Page, key: str) -> None:
 
 def consent_and_start(page: Page) -> None:
     """On the consent page, Tab to "I agree" and press Enter; start from the instructions."""
-    assert page.get_by_role("heading", name="Information and consent").is_visible()
+    page.get_by_role("heading", name="Information and consent").wait_for()
     tab_to(page, "button[name=agree][value=yes]")
     press_and_wait(page, "Enter")
-    assert page.get_by_role("heading", name="Instructions").is_visible()
+    page.get_by_role("heading", name="Instructions").wait_for()
     # The start button has the focus already (autofocus): Enter starts.
     assert page.evaluate("document.activeElement.tagName") == "BUTTON"
     press_and_wait(page, "Enter")
@@ -145,7 +145,7 @@ def answer_questionnaire(page: Page, value: Callable[[int], int] = lambda k: 1 +
 
     Return the number of questions answered.
     """
-    assert page.get_by_role("heading", name="A few last questions").is_visible()
+    page.get_by_role("heading", name="A few last questions").wait_for()
     names = radio_groups(page)
     for k, name in enumerate(names):
         chosen = choose_in_group(page, name, value(k))

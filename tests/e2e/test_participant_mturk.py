@@ -68,8 +68,14 @@ def test_mturk_worker_completes_inside_a_cross_site_iframe(
     frame = page.frame_locator("iframe")
     frame.get_by_role("button", name="I agree, start the study").click()
     frame.get_by_role("button", name="Start the practice").click()
+    previous_key = None
     for k in range(9):  # 1 practice, 6 test, 1 attention check, 1 gold
-        frame.locator("form[data-trial-form]").wait_for()
+        # Wait for the next trial's page, not the form of the one just submitted.
+        key = "input[name=idempotency_key]"
+        if previous_key is not None:
+            key += f":not([value='{previous_key}'])"
+        frame.locator(key).wait_for(state="attached")
+        previous_key = frame.locator("input[name=idempotency_key]").get_attribute("value")
         instruction = frame.locator("p.instruction")
         text = instruction.inner_text() if instruction.count() else ""
         rating = text.split("choose ")[1][0] if "choose " in text else str(3 + k % 3)

@@ -54,7 +54,7 @@ def test_pairwise_study_completed_with_the_arrow_keys(page, live_server, researc
         p.press_and_wait(page, "Enter")
         k += 1
 
-    assert page.get_by_role("heading", name="Thank you!").is_visible()
+    page.get_by_role("heading", name="Thank you!").wait_for()
     code = page.locator("strong.code").inner_text()
     participant = Participant.objects.get(study=study)
     assert code == study.completion_code

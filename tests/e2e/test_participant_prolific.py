@@ -39,9 +39,9 @@ def test_prolific_participant_completes_the_study_with_the_keyboard_alone(
     # The practice comes first and says so; then the items that count.
     assert page.get_by_role("heading", name="Practice 1 of 1").count() == 1
     assert page.locator(".trial-progress span").inner_text() == "Practice 1 of 1"
-    assert page.get_by_text("This is a practice item; it does not count.").is_visible()
+    page.get_by_text("This is a practice item; it does not count.").wait_for()
     p.choose_and_submit(page, "4", checked="input[name=rating][value='4']")
-    assert page.get_by_text("The practice is over: from now on your answers count.").is_visible()
+    page.get_by_text("The practice is over: from now on your answers count.").wait_for()
     instructions_seen = []
     while p.on_trial(page):
         instructions_seen.append(p.instruction(page))
@@ -111,6 +111,6 @@ def test_enter_on_stop_taking_part_withdraws_even_with_an_answer_chosen(page, li
     p.tab_to(page, "button.link-button")
     assert page.evaluate("document.activeElement.textContent") == "Stop taking part"
     p.press_and_wait(page, "Enter")
-    assert page.get_by_role("heading", name="You have stopped taking part").is_visible()
+    page.get_by_role("heading", name="You have stopped taking part").wait_for()
     assert Participant.objects.get(study=study).status == Participant.Status.RETURNED
     assert Response.objects.filter(trial_id=current).count() == 0

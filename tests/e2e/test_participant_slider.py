@@ -40,7 +40,7 @@ def test_slider_ratings_with_the_keyboard(page, live_server, researcher, tmp_pat
         p.press_and_wait(page, "Enter")
         k += 1
 
-    assert page.get_by_role("heading", name="Thank you!").is_visible()
+    page.get_by_role("heading", name="Thank you!").wait_for()
     participant = Participant.objects.get(study=study)
     responses = Response.objects.filter(participant=participant)
     assert {r.trial_id: r.value["rating"] for r in responses} == answers

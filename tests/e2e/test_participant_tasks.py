@@ -89,7 +89,7 @@ def test_forward_simulation_completed_end_to_end(page, live_server, researcher, 
         "Test again: predict the model",
         "Your view of the explanation",
     ]
-    assert page.get_by_role("heading", name="Thank you!").is_visible()
+    page.get_by_role("heading", name="Thank you!").wait_for()
     participant.refresh_from_db()
     assert participant.status == Participant.Status.COMPLETED
     trials = Trial.objects.filter(assignment__participant=participant)
@@ -177,7 +177,7 @@ def test_rationale_annotation_completed_end_to_end(page, live_server, researcher
         k += 1
 
     assert dragged
-    assert page.get_by_role("heading", name="Thank you!").is_visible()
+    page.get_by_role("heading", name="Thank you!").wait_for()
     participant = Participant.objects.get(study=study)
     assert participant.status == Participant.Status.COMPLETED
     stored = {
@@ -230,7 +230,7 @@ def test_aided_task_completed_with_the_keyboard(page, live_server, researcher, c
         p.press_and_wait(page, "Enter")
         k += 1
 
-    assert page.get_by_role("heading", name="Thank you!").is_visible()
+    page.get_by_role("heading", name="Thank you!").wait_for()
     participant = Participant.objects.get(study=study)
     stored = {
         r.trial_id: (r.value["label"], r.value["confidence"])
@@ -279,7 +279,7 @@ def test_expert_review_by_invitation_with_the_keyboard(page, live_server, resear
         p.tab_to(page, "button[type=submit]:not(.link-button)")
         p.press_and_wait(page, "Enter")
 
-    assert page.get_by_role("heading", name="Thank you!").is_visible()
+    page.get_by_role("heading", name="Thank you!").wait_for()
     participant = Participant.objects.get(study=study)
     assert participant.source == Participant.Source.INVITED
     responses = Response.objects.filter(participant=participant)

@@ -73,16 +73,16 @@ def design_the_study(page, live_server) -> Study:
 def preview(page, live_server, study: Study) -> None:
     """Walk the first two trials of the preview with the keyboard; nothing is stored."""
     page.get_by_role("link", name="Preview as a participant").click()
-    assert page.get_by_role("heading", name="Trials (9)").is_visible()
+    page.get_by_role("heading", name="Trials (9)").wait_for()
     page.get_by_role("link", name="Start the preview").click()
     page.wait_for_url(f"**/studies/{study.pk}/preview/1/")
     p.arrive(page)
-    assert page.get_by_text("Preview: answers are checked but not stored.").is_visible()
+    page.get_by_text("Preview: answers are checked but not stored.").wait_for()
     assert page.locator(".trial-progress span").inner_text() == "Practice 1 of 1"
     p.choose_and_submit(page, "5", checked="input[name=rating][value='5']")
     assert page.get_by_text("Trial 1: answer").inner_text().endswith("accepted, not stored.")
     p.choose_and_submit(page, p.rating_key(page, 0))
-    assert page.get_by_text("Trial 2: answer").is_visible()
+    page.get_by_text("Trial 2: answer").wait_for()
     assert not Participant.objects.filter(study=study).exists()
     # The preview's trial pages are the participant's, without the researcher's navigation.
     page.goto(f"{live_server.url}/studies/{study.pk}/")
@@ -148,7 +148,7 @@ def test_researcher_designs_previews_launches_watches_and_downloads(
     # The analysis page, from the study page, then its bundle.
     page.get_by_role("link", name=study.name).click()
     page.get_by_role("link", name="Analysis and export").click()
-    assert page.get_by_role("heading", name=f"Analysis of {study.name}").is_visible()
+    page.get_by_role("heading", name=f"Analysis of {study.name}").wait_for()
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the analysis bundle (.zip)").click()
     assert download.value.suggested_filename == f"elephant-study-{study.pk}-analysis.zip"
