@@ -80,6 +80,11 @@ class Instance(models.Model):
         return self.tokens_b if self.text_b else self.tokens
 
     @property
+    def context_tokens(self) -> list[str] | None:
+        """Return the tokens of the attention query (the first text) for pairs, else None."""
+        return self.tokens if self.text_b else None
+
+    @property
     def explained_offsets(self) -> list[list[int]]:
         """Return the character offsets of :attr:`explained_tokens`."""
         return self.token_offsets_b if self.text_b else self.token_offsets

@@ -67,10 +67,6 @@ def _check_methods(methods: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(methods))
 
 
-def _explained(instance: Instance) -> tuple[list[str], list[str] | None]:
-    return instance.explained_tokens, (instance.tokens if instance.text_b else None)
-
-
 def explanations_compute(
     *,
     model: ClassifierModel,
@@ -132,7 +128,7 @@ def _explain_shard(job: Job, instance_ids: list[int]) -> None:
         todo = [pk for pk in instance_ids if force or (pk, method) not in done]
         for start in range(0, len(todo), EXPLAIN_BATCH):
             chunk = todo[start : start + EXPLAIN_BATCH]
-            texts = [_explained(instances[pk]) for pk in chunk]
+            texts = [(instances[pk].explained_tokens, instances[pk].context_tokens) for pk in chunk]
             batch = make_batch(
                 [vocab.encode(t) for t, _ in texts],
                 [vocab.encode(c) for _, c in texts] if texts[0][1] is not None else None,  # type: ignore[arg-type]  # pairs have contexts
@@ -196,10 +192,10 @@ def scores_compute(
     instances = dataset.instances.filter(explanations__model=model).distinct()
     if not force:
         families = [m for m in wanted if m != "plausibility"]
+        # Stored names start with their family ("comprehensiveness@5", "agreement_tau:lrp").
         probe = families[0] if families else "rationale_f1"
-        prefix = probe if probe in MODEL_METRICS else None
         have = Score.objects.filter(explanation__model=model, explanation__method__name__in=chosen)
-        have = have.filter(metric__startswith=prefix) if prefix else have.filter(metric=probe)
+        have = have.filter(metric__startswith=probe)
         done_ids = set(have.values_list("explanation__instance_id", flat=True))
         instances = instances.exclude(pk__in=done_ids)
     field = "tokens_b" if dataset.is_pair else "tokens"
@@ -245,7 +241,7 @@ def _score_shard(job: Job, instance_ids: list[int]) -> None:
     families = [m for m in wanted if m != "plausibility"]
     if families:
         module, vocab = model_load(job.model)
-        texts = [_explained(i) for i in instances]
+        texts = [(i.explained_tokens, i.context_tokens) for i in instances]
         seqs = [vocab.encode(t) for t, _ in texts]
         contexts = [vocab.encode(c) for _, c in texts] if texts[0][1] is not None else None  # type: ignore[arg-type]  # pairs
         explanations = {m: [np.asarray(by_instance[pk][m].scores) for pk in ids] for m in methods}

@@ -122,7 +122,11 @@ def job_run(
         Job.objects.filter(pk=job.pk).update(status=Job.Status.PENDING, error="")
     if not settings.CELERY_BROKER_URL:
         for shard_id in pending:
-            job_shard_run(shard_id)
+            try:
+                job_shard_run(shard_id)
+            except Exception:  # noqa: BLE001  (recorded on the job and shard; callers report it)
+                job.refresh_from_db()
+                return job
             job.refresh_from_db()
             progress(job.done_items, job.total_items, job.get_kind_display())
         return job
@@ -140,8 +144,3 @@ def job_run(
 
 def _enqueue(shard_id: int) -> None:
     celery_app.send_task(RUN_SHARD_TASK, args=[shard_id])
-
-
-def job_requeue_failed(job: Job) -> int:
-    """Mark failed shards pending again so the next run retries them; return their count."""
-    return job.shards.filter(status=JobShard.Status.FAILED).update(status=JobShard.Status.PENDING)

@@ -19,9 +19,9 @@ class ModelUnavailable(Exception):  # noqa: N818
     """The model has no weights here (e.g. explanations were imported from elsewhere)."""
 
 
-def model_directory(model: ClassifierModel) -> Path:
-    """Return the folder holding the model's weights, config and vocabulary."""
-    return Path(settings.MODEL_STORE) / model.weights_path
+def model_store_path(name: str) -> Path:
+    """Return the model store folder named ``name`` (``ClassifierModel.weights_path``)."""
+    return Path(settings.MODEL_STORE) / name
 
 
 def model_load(model: ClassifierModel) -> tuple[nn.Module, Vocabulary]:
@@ -34,15 +34,8 @@ def model_load(model: ClassifierModel) -> tuple[nn.Module, Vocabulary]:
     key = (model.pk, model.weights_sha256)
     with _lock:
         if key not in _cache:
-            module, _config, vocab, _labels = load_model(model_directory(model))
+            module, _config, vocab, _labels = load_model(model_store_path(model.weights_path))
             module.to(torch.device(settings.ELEPHANT_DEVICE))
             module.eval()
             _cache[key] = (module, vocab)
         return _cache[key]
-
-
-def encode_instance(
-    vocab: Vocabulary, tokens: list[str], context: list[str] | None
-) -> tuple[list[int], list[int] | None]:
-    """Return the token ids of an instance's explained text and of its context (pairs)."""
-    return vocab.encode(tokens), vocab.encode(context) if context is not None else None

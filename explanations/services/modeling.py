@@ -1,10 +1,8 @@
 """Train classifier models on a dataset and store their predictions."""
 
 import shutil
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 
@@ -12,17 +10,13 @@ from explanations.compute.prediction import predict_proba
 from explanations.compute.serialization import save_model
 from explanations.compute.training import Example, train_classifier
 from explanations.compute.vocab import Vocabulary
-from explanations.models import ClassifierModel, Dataset, Instance
+from explanations.models import ClassifierModel, Dataset
 
-from .model_store import model_load
+from .model_store import model_load, model_store_path
 from .predictions import predictions_store
 from .progress import Progress, no_progress
 
 ARCHITECTURES = ("bilstm_attention", "transformer")
-
-
-def _texts(instance: Instance) -> tuple[list[str], list[str] | None]:
-    return instance.explained_tokens, (instance.tokens if instance.text_b else None)
 
 
 def model_train(
@@ -53,7 +47,7 @@ def model_train(
         raise ValueError(
             f"dataset {dataset.name!r} has {len(instances)} labelled instances; at least 4 are needed"
         )
-    texts = [_texts(i) for i in instances]
+    texts = [(i.explained_tokens, i.context_tokens) for i in instances]
     vocab = Vocabulary.build(
         [t for tokens, ctx in texts for t in ([tokens] + ([ctx] if ctx else []))]
     )
@@ -77,7 +71,7 @@ def model_train(
         progress(epoch, total, "epochs")
 
     result = train_classifier(full_config, examples, seed=seed, epochs=epochs, progress=on_epoch)
-    directory = model_directory_for(name)
+    directory = model_store_path(name)
     sha256 = save_model(result.model, full_config, vocab, dataset.label_names, directory)
     try:
         with transaction.atomic():
@@ -102,11 +96,6 @@ def model_train(
     return model
 
 
-def model_directory_for(name: str) -> Path:
-    """Return the model store folder for a new model ``name``."""
-    return Path(settings.MODEL_STORE) / name
-
-
 def model_predict(
     *,
     model: ClassifierModel,
@@ -122,7 +111,7 @@ def model_predict(
     step = 2000
     for start in range(0, total, step):
         chunk = instances[start : start + step]
-        texts = [_texts(i) for i in chunk]
+        texts = [(i.explained_tokens, i.context_tokens) for i in chunk]
         seqs = [vocab.encode(t) for t, _ in texts]
         contexts = [vocab.encode(c) for _, c in texts] if dataset.is_pair else None  # type: ignore[arg-type]  # pairs have contexts
         probs = predict_proba(module, seqs, contexts, batch_size=batch_size)

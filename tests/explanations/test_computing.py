@@ -4,6 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from explanations.models import Explanation, Job, JobShard, Prediction, Score
+from explanations.services import jobs
 from explanations.services.computing import explanations_compute, scores_compute
 from explanations.services.jobs import job_shard_run
 
@@ -105,3 +106,34 @@ def test_tau_loo_from_stored_omission_equals_recomputed_deletions(tiny):
     assert reused.keys() == recomputed.keys()
     for key, value in recomputed.items():
         assert reused[key] == pytest.approx(value, abs=1e-6)
+
+
+def test_a_failing_shard_is_a_clear_command_error_not_a_traceback(tiny, monkeypatch):
+    model, dataset = tiny
+
+    def broken(job, instance_ids):
+        raise RuntimeError("worker ran out of memory")
+
+    monkeypatch.setitem(jobs._handlers, Job.Kind.EXPLAIN, broken)
+    with pytest.raises(
+        CommandError, match=r"job \d+ failed: shard 0: RuntimeError\('worker ran out of memory'\)"
+    ):
+        call_command(
+            "compute_explanations",
+            "--model",
+            model.name,
+            "--dataset",
+            dataset.name,
+            "--methods",
+            "gradient",
+            verbosity=0,
+        )
+    assert Job.objects.get(kind=Job.Kind.EXPLAIN).status == Job.Status.FAILED
+    assert Explanation.objects.filter(model=model).count() == 0
+
+
+def test_agreement_scores_are_not_recomputed_on_a_rerun(tiny):
+    model, dataset = tiny
+    explanations_compute(model=model, dataset=dataset, methods=["attention", "gradient"])
+    scores_compute(model=model, dataset=dataset, metrics=["agreement_tau"])
+    assert scores_compute(model=model, dataset=dataset, metrics=["agreement_tau"]).total_items == 0
