@@ -1,12 +1,16 @@
 """Gradient methods against Captum on the same trained models and inputs."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
 from captum.attr import InputXGradient, IntegratedGradients, Saliency
 
-from explanations.compute.attribution import explain
+from explanations.compute.attribution import bilstm_integrated, explain, gradients
 from explanations.compute.attribution.gradients import quadrature
+from explanations.compute.attribution.parameters import method_parameters
+from explanations.compute.batching import make_batch
 from tests.explanations.compute.conftest import (
     assert_matches,
     embedding_forward,
@@ -112,3 +116,38 @@ def test_gauss_legendre_nodes_integrate_a_polynomial_exactly():
     nodes, weights = quadrature(5, "riemann_trapezoid")
     np.testing.assert_allclose(nodes, [0, 0.25, 0.5, 0.75, 1.0])
     np.testing.assert_allclose(weights, [0.125, 0.25, 0.25, 0.25, 0.125])
+
+
+@pytest.mark.parametrize(
+    ("model_name", "batch_name"),
+    [("trained_bilstm", "sentiment_batch"), ("trained_pair_bilstm", "pair_batch")],
+)
+@pytest.mark.parametrize("baseline", ["zero", "pad"])
+def test_bilstm_fast_path_equals_autograd_in_double_precision(
+    request, model_name, batch_name, baseline
+):
+    """The BiLSTM's hand-written backward (kernels in float64) against autograd through the
+    model, the path taken off the CPU; an empty instance and padding are in the batch."""
+    model = copy.deepcopy(request.getfixturevalue(model_name).model).double()
+    batch = request.getfixturevalue(batch_name)
+    contexts = None
+    if batch.context_ids is not None:
+        contexts = [
+            ids[mask].tolist()
+            for ids, mask in zip(batch.context_ids, batch.context_mask, strict=True)
+        ]
+        contexts.append(contexts[0])
+    sequences = [
+        ids[mask].tolist() for ids, mask in zip(batch.input_ids, batch.mask, strict=True)
+    ] + [[]]
+    batch = make_batch(sequences, contexts)
+    params = method_parameters("integrated_gradients", baseline=baseline)
+    with torch.enable_grad():
+        fast = bilstm_integrated.integrated_gradients(model.eval(), batch, None, params)
+        slow = gradients.integrated_gradients(model, batch, None, params)
+    assert len(fast[-1].scores) == 0
+    for ours, reference in zip(fast, slow, strict=True):
+        assert ours.target == reference.target
+        np.testing.assert_allclose(ours.scores, reference.scores, rtol=0, atol=1e-10)
+        for key in ("completeness_gap", "f_x", "f_baseline"):
+            assert ours.extras[key] == pytest.approx(reference.extras[key], abs=1e-10)
