@@ -53,7 +53,7 @@ from analysis.compute.bootstrap import (
     iter_resamples,
     ratio_or_nan,
 )
-from analysis.compute.rank import kendall_tau_b_repeated, weighted_spearman
+from analysis.compute.rank import row_order, weighted_kendall_tau_b, weighted_spearman
 from analysis.compute.result import Record, finite_or_none
 
 Statistic = Literal["spearman", "kendall_tau_b"]
@@ -192,11 +192,11 @@ def _point_estimate(
         return None, "every explanation has the same mean rating: the correlation is undefined"
     if np.all(scores == scores[0]):
         return None, "every explanation has the same score: the correlation is undefined"
+    ones = np.ones((1, means.size))
     if statistic == "spearman":
-        ones = np.ones((1, means.size))
         value = weighted_spearman(means[None, :], scores, ones)[0]
     else:
-        value = kendall_tau_b_repeated(means, scores, np.ones(means.size, dtype=np.int64))
+        value = weighted_kendall_tau_b(means[None, :], scores, ones)[0]
     return finite_or_none(value), None
 
 
@@ -246,18 +246,15 @@ def _run_bootstrap(
             denominator = np.ascontiguousarray((counts @ chunk.participant.T).T)
             weights = _explanation_weights(chunk, item_of, has_item) * (denominator > 0)
         means = ratio_or_nan(numerator, denominator)
+        order = row_order(means)  # sorted once for every scope, metric and statistic
         rows = slice(done, done + chunk.size)
         for task in tasks:
-            x = means[:, task.columns]
-            w = weights[:, task.columns]
-            if task.statistic == "spearman":
-                task.samples[rows] = weighted_spearman(x, task.scores[task.columns], w)
-            else:
-                y = task.scores[task.columns]
-                task.samples[rows] = [
-                    kendall_tau_b_repeated(x[b], y, w[b].astype(np.int64))
-                    for b in range(chunk.size)
-                ]
+            rank_correlation = (
+                weighted_spearman if task.statistic == "spearman" else weighted_kendall_tau_b
+            )
+            task.samples[rows] = rank_correlation(
+                means, task.scores, weights, order, columns=task.columns
+            )
         done += chunk.size
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analysis.compute.rank import kendall_tau_b_repeated, weighted_spearman
+from analysis.compute.rank import row_order, weighted_kendall_tau_b, weighted_spearman
 
 
 def _repeat(values, weights):
@@ -39,19 +39,82 @@ def test_constant_or_empty_rows_are_nan():
     assert np.isnan(result).all()
 
 
+def _kendall(x, y, counts):
+    return weighted_kendall_tau_b(np.array([x], float), np.array(y, float), np.array([counts]))[0]
+
+
 def test_kendall_tau_b_by_hand():
     # Pairs of (1,1), (2,3), (3,2): concordant 2, discordant 1, no ties -> (2 - 1) / 3.
-    assert kendall_tau_b_repeated(
-        np.array([1.0, 2.0, 3.0]), np.array([1.0, 3.0, 2.0]), np.array([1, 1, 1])
-    ) == pytest.approx(1 / 3)
+    assert _kendall([1, 2, 3], [1, 3, 2], [1, 1, 1]) == pytest.approx(1 / 3)
     # Repeating the first element twice adds one pair tied on both variables and two
     # concordant pairs: n0 = 6, n1 = n2 = 1, C - D = 4 - 1 -> 3 / 5.
-    assert kendall_tau_b_repeated(
-        np.array([1.0, 2.0, 3.0]), np.array([1.0, 3.0, 2.0]), np.array([2, 1, 1])
-    ) == pytest.approx(3 / 5)
+    assert _kendall([1, 2, 3], [1, 3, 2], [2, 1, 1]) == pytest.approx(3 / 5)
 
 
-def test_kendall_constant_is_nan():
-    assert np.isnan(
-        kendall_tau_b_repeated(np.array([1.0, 1.0]), np.array([1.0, 2.0]), np.array([1, 1]))
-    )
+@pytest.mark.parametrize("seed", range(12))
+def test_weighted_kendall_matches_scipy_on_repeated_data(seed):
+    """Ties in x, in y and in both, zero weights with NaN behind them, large multiplicities."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 60))
+    x = rng.integers(0, 5 if seed % 2 else 50, size=(8, n)).astype(float)
+    y = rng.integers(0, 4, size=n).astype(float) if seed % 3 == 0 else rng.normal(size=n)
+    weights = rng.integers(0, 3 if seed < 6 else 40, size=(8, n)).astype(float)
+    x[weights == 0] = np.where(rng.random(int((weights == 0).sum())) < 0.5, np.nan, 2.0)
+    result = weighted_kendall_tau_b(x, y, weights)
+    for b in range(8):
+        xs, ys = _repeat(x[b], weights[b]), _repeat(y, weights[b])
+        if xs.size < 2 or np.all(xs == xs[0]) or np.all(ys == ys[0]):
+            assert np.isnan(result[b])
+        else:
+            expected = stats.kendalltau(xs, ys, variant="b").statistic
+            assert result[b] == pytest.approx(expected, abs=1e-12)
+
+
+def test_weighted_kendall_on_many_rows_uses_the_threads_and_keeps_row_order():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(64, 300)), rng.normal(size=300)
+    weights = rng.integers(0, 3, size=(64, 300)).astype(float)
+    result = weighted_kendall_tau_b(x, y, weights)
+    for b in (0, 17, 63):
+        expected = stats.kendalltau(_repeat(x[b], weights[b]), _repeat(y, weights[b])).statistic
+        assert result[b] == pytest.approx(expected, abs=1e-12)
+
+
+def test_kendall_constant_or_too_short_is_nan():
+    assert np.isnan(_kendall([1, 1], [1, 2], [1, 1]))
+    assert np.isnan(_kendall([1, 2], [3, 3], [1, 1]))
+    assert np.isnan(_kendall([1, 2], [1, 2], [1, 0]))
+    assert np.isnan(_kendall([1, 2], [1, 2], [0, 0]))
+
+
+def test_kendall_refuses_fractional_weights():
+    with pytest.raises(ValueError, match="whole numbers"):
+        _kendall([1, 2, 3], [1, 2, 3], [1, 0.5, 1])
+
+
+@pytest.mark.parametrize("statistic", [weighted_spearman, weighted_kendall_tau_b])
+def test_a_subset_of_columns_with_the_shared_order_equals_slicing(statistic):
+    """How the bootstrap calls them: one sort of all explanations, one method's columns."""
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 9, size=(20, 90)).astype(float)
+    y = rng.normal(size=90).round(1)
+    weights = rng.integers(0, 4, size=(20, 90)).astype(float)
+    x[weights == 0] = np.nan
+    columns = np.arange(2, 90, 3)
+    subset = statistic(x, y, weights, row_order(x), columns=columns)
+    sliced = statistic(x[:, columns], y[columns], weights[:, columns])
+    np.testing.assert_allclose(subset, sliced, rtol=0, atol=1e-12)
+    for b in range(3):
+        repeated_x = _repeat(x[b, columns], weights[b, columns])
+        repeated_y = _repeat(y[columns], weights[b, columns])
+        reference = (
+            stats.spearmanr(repeated_x, repeated_y)
+            if statistic is weighted_spearman
+            else stats.kendalltau(repeated_x, repeated_y)
+        )
+        assert subset[b] == pytest.approx(reference.statistic, abs=1e-12)
+
+
+def test_mismatched_shapes_are_refused():
+    with pytest.raises(ValueError, match="one value per element"):
+        weighted_spearman(np.ones((2, 3)), np.ones(4), np.ones((2, 3)))
