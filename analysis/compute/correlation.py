@@ -53,7 +53,12 @@ from analysis.compute.bootstrap import (
     iter_resamples,
     ratio_or_nan,
 )
-from analysis.compute.rank import row_order, weighted_kendall_tau_b, weighted_spearman
+from analysis.compute.rank import (
+    group_orders,
+    row_order,
+    weighted_kendall_tau_b,
+    weighted_spearman,
+)
 from analysis.compute.result import Record, finite_or_none
 
 Statistic = Literal["spearman", "kendall_tau_b"]
@@ -210,6 +215,7 @@ def _run_bootstrap(
 ) -> None:
     """Fill every task's ``samples`` with the resampled correlations, chunk by chunk."""
     n_explanations = answers.n_explanations
+    names = answers.method_names
     if resampling == "trial":
         by_answer = sparse.csr_matrix(
             (np.ones(answers.n_answers), (answers.explanation, np.arange(answers.n_answers))),
@@ -246,14 +252,19 @@ def _run_bootstrap(
             denominator = np.ascontiguousarray((counts @ chunk.participant.T).T)
             weights = _explanation_weights(chunk, item_of, has_item) * (denominator > 0)
         means = ratio_or_nan(numerator, denominator)
-        order = row_order(means)  # sorted once for every scope, metric and statistic
+        # Sorted once for every scope, metric and statistic; split by method.
+        order = row_order(means)
+        orders: dict[str | None, IntArray] = {None: order}
+        if any(task.method is not None for task in tasks):
+            by_method = group_orders(order, answers.explanation_method, len(names))
+            orders.update(zip(names, by_method, strict=True))
         rows = slice(done, done + chunk.size)
         for task in tasks:
             rank_correlation = (
                 weighted_spearman if task.statistic == "spearman" else weighted_kendall_tau_b
             )
             task.samples[rows] = rank_correlation(
-                means, task.scores, weights, order, columns=task.columns
+                means, task.scores, weights, orders[task.method], columns=task.columns
             )
         done += chunk.size
 

@@ -22,9 +22,9 @@ rho and Kendall's tau-b of that repeated data exactly, without building it:
   exact up to the final division.
 
 Both need each row of x in sorted order, the costly part: :func:`row_order` sorts
-rows on the cores, and both take that order with a subset of the columns (one
-method's explanations), so the callers sort each resample's means once for every
-scope, metric and statistic. Both are compiled with Numba and spread resamples
+rows on the cores, :func:`group_orders` splits that order by method, and both take
+an order with a subset of the columns (one method's explanations), so the callers
+sort each resample's means once for every scope, metric and statistic. Both are compiled with Numba and spread resamples
 over the cores.
 
 Undefined values (a constant variable, fewer than two elements) are NaN here; the
@@ -75,6 +75,22 @@ def row_order(x: FloatArray) -> IntArray:
     return order
 
 
+def group_orders(order: IntArray, group_of: IntArray, n_groups: int) -> list[IntArray]:
+    """Return, for each group, the row order of its columns, from the row order of all.
+
+    ``group_of[e]`` is column ``e``'s group (``0 <= g < n_groups``). Entry ``g`` of
+    the result is (rows x columns of ``g``): column indices in the order ``order``
+    puts them. One stable sort of small integer labels per row (NumPy's radix sort)
+    instead of sorting each group's values again.
+    """
+    if n_groups > np.iinfo(np.int16).max:
+        raise ValueError(f"at most {np.iinfo(np.int16).max} groups, got {n_groups}")
+    labels = group_of.astype(np.int16)[order]
+    grouped = np.take_along_axis(order, np.argsort(labels, axis=1, kind="stable"), axis=1)
+    bounds = np.r_[0, np.cumsum(np.bincount(group_of, minlength=n_groups))]
+    return [grouped[:, bounds[g] : bounds[g + 1]] for g in range(n_groups)]
+
+
 def weighted_spearman(
     x: FloatArray,
     y: FloatArray,
@@ -87,9 +103,10 @@ def weighted_spearman(
     ``x`` and ``weights`` are (resamples x elements), ``y`` one vector shared by all
     rows; NaN in ``x`` is allowed where the weight is 0. Equals
     ``scipy.stats.spearmanr`` on the data with each element repeated ``weights``
-    times; NaN where a repeated variable is constant or empty. ``x_order``: the row
-    order of ``x`` if known (:func:`row_order`). ``columns``: use only these
-    elements (``x[:, columns]`` with ``y[columns]``) without copying them out.
+    times; NaN where a repeated variable is constant or empty. ``columns``: use only
+    these elements (``x[:, columns]`` with ``y[columns]``) without copying them out.
+    ``x_order``: the row order of ``x`` if known (:func:`row_order`), or of any set
+    of its columns that holds ``columns`` (:func:`group_orders`).
 
     Formula, with ``W`` the total weight of a row and ``t_g`` the total weight of
     each group of tied values: the mid-ranks average ``(W + 1) / 2`` and
@@ -167,7 +184,7 @@ def _spearman_rows(
     for b in range(start, stop):
         # x: the weighted elements in x order, mid-ranks per tie group.
         m = 0
-        for p in range(n_all):
+        for p in range(x_order.shape[1]):
             e = x_order[b, p]
             if member[e] >= 0 and weights[b, e] > 0:
                 sorted_elements[m] = e
@@ -232,9 +249,8 @@ def weighted_kendall_tau_b(
     ``y`` is one vector shared by all rows; NaN in ``x`` is allowed where the weight
     is 0. Equals ``scipy.stats.kendalltau(variant="b")`` on the data with each
     element repeated ``weights`` times; NaN where a repeated variable is constant or
-    has fewer than two elements. ``x_order``: the row order of ``x`` if known
-    (:func:`row_order`). ``columns``: use only these elements (``x[:, columns]``
-    with ``y[columns]``) without copying them out. Formula in the module docstring.
+    has fewer than two elements. ``columns`` and ``x_order`` as for
+    :func:`weighted_spearman`. Formula in the module docstring.
     """
     prepared = _Prepared(x, y, weights, x_order, columns)
     n_rows = prepared.n_rows
@@ -283,7 +299,7 @@ def _kendall_rows(
         x_ties = 0
         run = 0
         previous = 0.0
-        for p in range(n_all):
+        for p in range(x_order.shape[1]):
             e = x_order[b, p]
             if member[e] < 0:
                 continue

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analysis.compute.rank import row_order, weighted_kendall_tau_b, weighted_spearman
+from analysis.compute.rank import (
+    group_orders,
+    row_order,
+    weighted_kendall_tau_b,
+    weighted_spearman,
+)
 
 
 def _repeat(values, weights):
@@ -118,3 +123,23 @@ def test_a_subset_of_columns_with_the_shared_order_equals_slicing(statistic):
 def test_mismatched_shapes_are_refused():
     with pytest.raises(ValueError, match="one value per element"):
         weighted_spearman(np.ones((2, 3)), np.ones(4), np.ones((2, 3)))
+
+
+def test_group_orders_split_the_row_order_by_group():
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 6, size=(4, 30)).astype(float)
+    group_of = rng.integers(0, 3, size=30)
+    order = row_order(x)
+    for g, grouped in enumerate(group_orders(order, group_of, 3)):
+        members = np.flatnonzero(group_of == g)
+        assert grouped.shape == (4, members.size)
+        for b in range(4):
+            assert set(grouped[b]) == set(members)
+            assert np.all(np.diff(x[b, grouped[b]]) >= 0)  # still sorted by x
+        y = rng.normal(size=30)
+        weights = rng.integers(0, 3, size=(4, 30)).astype(float)
+        np.testing.assert_allclose(
+            weighted_kendall_tau_b(x, y, weights, grouped, columns=members),
+            weighted_kendall_tau_b(x[:, members], y[members], weights[:, members]),
+            atol=1e-12,
+        )
