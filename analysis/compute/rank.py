@@ -46,7 +46,11 @@ _RELATIVE_ZERO = 1e-12
 
 def _workers(n_rows: int) -> int:
     """Return how many threads to spread ``n_rows`` over (the cores this process may use)."""
-    return max(1, min(len(os.sched_getaffinity(0)), n_rows // 8))
+    if hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, n_rows // 8))
 
 
 def _spread(function: Callable[[int, int], None], n_rows: int) -> None:
