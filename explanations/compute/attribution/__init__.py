@@ -16,8 +16,8 @@ Methods and the modules that define them: ``attention``, ``attention_rollout``
 (:mod:`.attention`); ``gradient``, ``grad_input``, ``integrated_gradients``
 (:mod:`.gradients`); ``occlusion``, ``omission`` (:mod:`.erasure`); ``lrp``
 (:mod:`.lrp`, BiLSTM only); ``random`` (:mod:`.random_control`). For the BiLSTM,
-integrated gradients and the erasure methods take exact shortcuts that do less work
-(:mod:`.bilstm_integrated`, :mod:`.bilstm_erasure`, on the layers of
+the gradient methods and the erasure methods take exact shortcuts that do less work
+(:mod:`.bilstm_gradients`, :mod:`.bilstm_erasure`, on the layers of
 :mod:`.bilstm_layers`); the tests hold them to Captum run on the model itself.
 
 Everything is batched: instances are sorted by length into chunks (less padding),
@@ -40,7 +40,7 @@ from explanations.compute.architectures import (
 from explanations.compute.attribution import (
     attention,
     bilstm_erasure,
-    bilstm_integrated,
+    bilstm_gradients,
     erasure,
     gradients,
     lrp,
@@ -74,10 +74,14 @@ def _run(
         return attention.attention_scores(model, batch, targets, params, rolled=rolled)
     if method in ("gradient", "grad_input"):
         times_input = method == "grad_input"
+        if isinstance(model, BiLSTMAttentionClassifier):
+            return bilstm_gradients.gradient_scores(
+                model, batch, targets, params, times_input=times_input
+            )
         return gradients.gradient_scores(model, batch, targets, params, times_input=times_input)
     if method == "integrated_gradients":
         if isinstance(model, BiLSTMAttentionClassifier):
-            return bilstm_integrated.integrated_gradients(model, batch, targets, params)
+            return bilstm_gradients.integrated_gradients(model, batch, targets, params)
         return gradients.integrated_gradients(model, batch, targets, params)
     if method in ("occlusion", "omission"):
         omit = method == "omission"

@@ -7,7 +7,7 @@ import pytest
 import torch
 from captum.attr import InputXGradient, IntegratedGradients, Saliency
 
-from explanations.compute.attribution import bilstm_integrated, explain, gradients
+from explanations.compute.attribution import bilstm_gradients, explain, gradients
 from explanations.compute.attribution.gradients import quadrature
 from explanations.compute.attribution.parameters import method_parameters
 from explanations.compute.batching import make_batch
@@ -118,17 +118,9 @@ def test_gauss_legendre_nodes_integrate_a_polynomial_exactly():
     np.testing.assert_allclose(weights, [0.125, 0.25, 0.25, 0.25, 0.125])
 
 
-@pytest.mark.parametrize(
-    ("model_name", "batch_name"),
-    [("trained_bilstm", "sentiment_batch"), ("trained_pair_bilstm", "pair_batch")],
-)
-@pytest.mark.parametrize("baseline", ["zero", "pad"])
-def test_bilstm_fast_path_equals_autograd_in_double_precision(
-    request, model_name, batch_name, baseline
-):
-    """The BiLSTM's hand-written backward (kernels in float64) against autograd through the
-    model, the path taken off the CPU; an empty instance and padding are in the batch."""
-    model = copy.deepcopy(request.getfixturevalue(model_name).model).double()
+def _double_with_an_empty_instance(request, model_name, batch_name):
+    """Return the model in float64 and its batch with an empty instance appended."""
+    model = copy.deepcopy(request.getfixturevalue(model_name).model).double().eval()
     batch = request.getfixturevalue(batch_name)
     contexts = None
     if batch.context_ids is not None:
@@ -140,10 +132,26 @@ def test_bilstm_fast_path_equals_autograd_in_double_precision(
     sequences = [
         ids[mask].tolist() for ids, mask in zip(batch.input_ids, batch.mask, strict=True)
     ] + [[]]
-    batch = make_batch(sequences, contexts)
+    return model, make_batch(sequences, contexts)
+
+
+BILSTMS = pytest.mark.parametrize(
+    ("model_name", "batch_name"),
+    [("trained_bilstm", "sentiment_batch"), ("trained_pair_bilstm", "pair_batch")],
+)
+
+
+@BILSTMS
+@pytest.mark.parametrize("baseline", ["zero", "pad"])
+def test_bilstm_integrated_gradients_equal_autograd_in_double_precision(
+    request, model_name, batch_name, baseline
+):
+    """The BiLSTM's hand-written backward (kernels in float64) against autograd through the
+    model, the path taken off the CPU; an empty instance and padding are in the batch."""
+    model, batch = _double_with_an_empty_instance(request, model_name, batch_name)
     params = method_parameters("integrated_gradients", baseline=baseline)
     with torch.enable_grad():
-        fast = bilstm_integrated.integrated_gradients(model.eval(), batch, None, params)
+        fast = bilstm_gradients.integrated_gradients(model, batch, None, params)
         slow = gradients.integrated_gradients(model, batch, None, params)
     assert len(fast[-1].scores) == 0
     for ours, reference in zip(fast, slow, strict=True):
@@ -151,3 +159,24 @@ def test_bilstm_fast_path_equals_autograd_in_double_precision(
         np.testing.assert_allclose(ours.scores, reference.scores, rtol=0, atol=1e-10)
         for key in ("completeness_gap", "f_x", "f_baseline"):
             assert ours.extras[key] == pytest.approx(reference.extras[key], abs=1e-10)
+
+
+@BILSTMS
+@pytest.mark.parametrize("times_input", [False, True], ids=["gradient", "grad_input"])
+@pytest.mark.parametrize("given_targets", [False, True], ids=["predicted", "given"])
+def test_bilstm_gradients_equal_autograd_in_double_precision(
+    request, model_name, batch_name, times_input, given_targets
+):
+    model, batch = _double_with_an_empty_instance(request, model_name, batch_name)
+    # Given targets: the class the model does not predict, so the choice matters.
+    targets = None
+    if given_targets:
+        with torch.no_grad():
+            targets = 1 - model(batch).logits.argmax(dim=1)
+    with torch.enable_grad():
+        fast = bilstm_gradients.gradient_scores(model, batch, targets, {}, times_input=times_input)
+        slow = gradients.gradient_scores(model, batch, targets, {}, times_input=times_input)
+    assert len(fast[-1].scores) == 0
+    for ours, reference in zip(fast, slow, strict=True):
+        assert ours.target == reference.target
+        np.testing.assert_allclose(ours.scores, reference.scores, rtol=0, atol=1e-10)
