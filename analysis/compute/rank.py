@@ -24,8 +24,9 @@ rho and Kendall's tau-b of that repeated data exactly, without building it:
 Both need each row of x in sorted order, the costly part: :func:`row_order` sorts
 rows on the cores, :func:`group_orders` splits that order by method, and both take
 an order with a subset of the columns (one method's explanations), so the callers
-sort each resample's means once for every scope, metric and statistic. Both are compiled with Numba and spread resamples
-over the cores.
+sort each resample's means once for every scope, metric and statistic. Both are
+compiled with Numba and spread resamples over threads (``NUMBA_NUM_THREADS`` caps
+them; by default, the cores).
 
 Undefined values (a constant variable, fewer than two elements) are NaN here; the
 callers turn them into None with a reason.
@@ -35,21 +36,27 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
-from numba import njit
 
 from analysis.compute.arrays import FloatArray, IntArray
+from explanations.compute.jit import kernel
 
 # A sum of squares below this fraction of (W^3 - W) counts as zero (a constant variable).
 _RELATIVE_ZERO = 1e-12
 
 
 def _workers(n_rows: int) -> int:
-    """Return how many threads to spread ``n_rows`` over (the cores this process may use)."""
+    """Return how many threads to spread ``n_rows`` over.
+
+    The cores this process may use, at most ``NUMBA_NUM_THREADS`` (Numba's thread
+    setting, which an operator can lower for a server running several workers).
+    """
     if hasattr(os, "sched_getaffinity"):
         cores = len(os.sched_getaffinity(0))
     else:  # macOS, Windows
         cores = os.cpu_count() or 1
+    cores = min(cores, int(getattr(numba.config, "NUMBA_NUM_THREADS", cores)))
     return max(1, min(cores, n_rows // 8))
 
 
@@ -92,7 +99,7 @@ def group_orders(order: IntArray, group_of: IntArray, n_groups: int) -> list[Int
     labels = group_of.astype(np.int16)[order]
     grouped = np.take_along_axis(order, np.argsort(labels, axis=1, kind="stable"), axis=1)
     bounds = np.r_[0, np.cumsum(np.bincount(group_of, minlength=n_groups))]
-    return [grouped[:, bounds[g] : bounds[g + 1]] for g in range(n_groups)]
+    return [np.ascontiguousarray(grouped[:, bounds[g] : bounds[g + 1]]) for g in range(n_groups)]
 
 
 def weighted_spearman(
@@ -104,13 +111,15 @@ def weighted_spearman(
 ) -> FloatArray:
     """Return Spearman's rho of each row of ``x`` with ``y`` under frequency ``weights``.
 
-    ``x`` and ``weights`` are (resamples x elements), ``y`` one vector shared by all
-    rows; NaN in ``x`` is allowed where the weight is 0. Equals
-    ``scipy.stats.spearmanr`` on the data with each element repeated ``weights``
-    times; NaN where a repeated variable is constant or empty. ``columns``: use only
-    these elements (``x[:, columns]`` with ``y[columns]``) without copying them out.
-    ``x_order``: the row order of ``x`` if known (:func:`row_order`), or of any set
-    of its columns that holds ``columns`` (:func:`group_orders`).
+    ``x`` and ``weights`` are (resamples x elements), ``weights`` whole numbers
+    (multiplicities), ``y`` one vector shared by all rows; NaN in ``x`` is allowed
+    where the weight is 0. Equals ``scipy.stats.spearmanr`` on the data with each
+    element repeated ``weights`` times; NaN where a repeated variable is constant or
+    empty. ``columns``: use only these elements (``x[:, columns]`` with
+    ``y[columns]``) without copying them out. ``x_order``: the row order of ``x`` if
+    known (:func:`row_order`), or of any set of its columns that holds ``columns``
+    (:func:`group_orders`). Raises ValueError for a fractional or negative weight, a
+    NaN in ``x`` with a positive weight, or an ``x_order`` that misses a column.
 
     Formula, with ``W`` the total weight of a row and ``t_g`` the total weight of
     each group of tied values: the mid-ranks average ``(W + 1) / 2`` and
@@ -118,15 +127,33 @@ def weighted_spearman(
     Kendall & Gibbons 1990, eq. 3.7), so only the cross term ``sum w r_x r_y`` needs
     the ranks: ``rho = (sum w r_x r_y - W r_bar^2) / sqrt(S_xx S_yy)``.
     """
-    prepared = _Prepared(x, y, weights, x_order, columns)
-    rho = np.full(prepared.n_rows, np.nan)
+    return _Prepared(x, y, weights, x_order, columns).run(_spearman_rows)
 
-    def run(start: int, stop: int) -> None:
-        _spearman_rows(*prepared.arrays, rho, start, stop)
 
-    _spread(run, prepared.n_rows)
-    clipped: FloatArray = np.clip(rho, -1.0, 1.0)
-    return clipped
+def weighted_kendall_tau_b(
+    x: FloatArray,
+    y: FloatArray,
+    weights: FloatArray,
+    x_order: IntArray | None = None,
+    columns: IntArray | None = None,
+) -> FloatArray:
+    """Return Kendall's tau-b of each row of ``x`` with ``y`` under frequency ``weights``.
+
+    Arguments, result and errors as for :func:`weighted_spearman`; also raises
+    ValueError if a row's total weight reaches ``2^31`` (its pair counts would
+    overflow). Equals ``scipy.stats.kendalltau(variant="b")`` on the repeated data.
+    Formula in the module docstring.
+    """
+    return _Prepared(x, y, weights, x_order, columns).run(_kendall_rows)
+
+
+# Codes the kernels set per row for the inputs they refuse, and what they mean.
+_PROBLEMS = {
+    1: "weights: expected whole, non-negative numbers (multiplicities)",
+    2: "x: NaN where the weight is positive (only unweighted elements may be missing)",
+    3: "x_order: does not hold every column in use (pass the order of x or of a superset)",
+    4: "weights: a row's total weight reaches 2^31; its pair counts would overflow",
+}
 
 
 class _Prepared:
@@ -149,22 +176,80 @@ class _Prepared:
                 f"expected x and weights of one shape (resamples x elements) and y with one "
                 f"value per element; got {x.shape}, {weights.shape} and {y.shape}"
             )
-        if columns is None:
-            columns = np.arange(x.shape[1])
+        columns = np.arange(x.shape[1]) if columns is None else np.asarray(columns)
         member = np.full(x.shape[1], -1, dtype=np.int64)
         member[columns] = np.arange(columns.size)
         y_columns = y[columns]
+        if not np.all(np.isfinite(y_columns)):
+            raise ValueError("y: expected finite values in the columns in use")
         y_rank = np.argsort(y_columns, kind="stable")
         y_sorted = y_columns[y_rank]
-        y_order = np.asarray(columns, dtype=np.int64)[y_rank]  # elements in y order
+        y_order = columns.astype(np.int64)[y_rank]  # elements in y order
         y_group = np.cumsum(np.r_[True, y_sorted[1:] != y_sorted[:-1]]).astype(np.int64)
         order = row_order(x) if x_order is None else x_order
+        if order.ndim != 2 or order.shape[0] != x.shape[0]:
+            raise ValueError(f"x_order: expected one row per row of x, got {order.shape}")
         order = np.ascontiguousarray(order, dtype=np.int64)
         self.n_rows = x.shape[0]
         self.arrays = (x, order, member, y_order, y_group, weights)
 
+    def run(self, rows_kernel: Callable[..., None]) -> FloatArray:
+        """Run a kernel over all rows on the threads; return its statistic per row."""
+        values = np.full(self.n_rows, np.nan)
+        problem = np.zeros(self.n_rows, dtype=np.int8)
 
-@njit(nogil=True, cache=True)
+        def run(start: int, stop: int) -> None:
+            rows_kernel(*self.arrays, values, problem, start, stop)
+
+        _spread(run, self.n_rows)
+        if problem.any():
+            raise ValueError(_PROBLEMS[int(problem[np.flatnonzero(problem)[0]])])
+        # Rounding can put a perfect correlation a hair outside [-1, 1].
+        clipped: FloatArray = np.clip(values, -1.0, 1.0)
+        return clipped
+
+
+@kernel()
+def _weighted_members(
+    x: FloatArray,
+    x_order: IntArray,
+    member: IntArray,
+    weights: FloatArray,
+    b: int,
+    n: int,
+    sorted_members: IntArray,
+    counts: IntArray,
+) -> tuple[int, int]:
+    """Collect row ``b``'s weighted elements in x order; return (how many, problem code).
+
+    ``sorted_members`` receives the elements of positive weight in x order and
+    ``counts[e]`` every element's whole-number weight. The problem code is 0, or a
+    key of :data:`_PROBLEMS`.
+    """
+    seen = 0
+    m = 0
+    for p in range(x_order.shape[1]):
+        e = x_order[b, p]
+        if member[e] < 0:
+            continue
+        seen += 1
+        w = weights[b, e]
+        whole = int(w)
+        if whole != w or whole < 0:
+            return m, 1
+        counts[e] = whole
+        if whole == 0:
+            continue
+        if np.isnan(x[b, e]):
+            return m, 2
+        sorted_members[m] = e
+        m += 1
+    if seen != n:
+        return m, 3
+    return m, 0
+
+
+@kernel()
 def _spearman_rows(
     x: FloatArray,
     x_order: IntArray,
@@ -173,39 +258,39 @@ def _spearman_rows(
     y_group: IntArray,
     weights: FloatArray,
     rho: FloatArray,
+    problem: np.ndarray,
     start: int,
     stop: int,
 ) -> None:
     """Write rho of rows ``start`` to ``stop`` into ``rho`` (left NaN where undefined).
 
     Elements are the columns ``e`` with ``member[e] >= 0``; ``y_order`` lists them
-    in y order and ``y_group`` numbers their y tie groups in that order.
+    in y order and ``y_group`` numbers their y tie groups in that order. A refused
+    row gets its code in ``problem`` (:data:`_PROBLEMS`).
     """
-    n_all = x.shape[1]
     n = y_order.size
-    sorted_elements = np.empty(n, dtype=np.int64)
-    x_rank = np.zeros(n_all)
+    sorted_members = np.empty(n, dtype=np.int64)
+    counts = np.zeros(x.shape[1], dtype=np.int64)
+    x_rank = np.zeros(x.shape[1])
     for b in range(start, stop):
-        # x: the weighted elements in x order, mid-ranks per tie group.
-        m = 0
-        for p in range(x_order.shape[1]):
-            e = x_order[b, p]
-            if member[e] >= 0 and weights[b, e] > 0:
-                sorted_elements[m] = e
-                m += 1
+        m, code = _weighted_members(x, x_order, member, weights, b, n, sorted_members, counts)
+        if code:
+            problem[b] = code
+            continue
+        # x: mid-ranks per tie group.
         before = 0.0
         x_ties = 0.0
         p = 0
         while p < m:
-            value = x[b, sorted_elements[p]]
-            q = p
-            group = 0.0
-            while q < m and x[b, sorted_elements[q]] == value:
-                group += weights[b, sorted_elements[q]]
+            value = x[b, sorted_members[p]]
+            group = float(counts[sorted_members[p]])
+            q = p + 1
+            while q < m and x[b, sorted_members[q]] == value:
+                group += counts[sorted_members[q]]
                 q += 1
             middle = before + (group + 1.0) / 2.0
             for a in range(p, q):
-                x_rank[sorted_elements[a]] = middle
+                x_rank[sorted_members[a]] = middle
             x_ties += group * group * group - group
             before += group
             p = q
@@ -219,16 +304,13 @@ def _spearman_rows(
             q = p
             group = 0.0
             while q < n and y_group[q] == y_group[p]:
-                w = weights[b, y_order[q]]
-                if w > 0:
-                    group += w
+                group += counts[y_order[q]]
                 q += 1
             middle = before + (group + 1.0) / 2.0
             for a in range(p, q):
                 e = y_order[a]
-                w = weights[b, e]
-                if w > 0:
-                    cross += w * x_rank[e] * middle
+                if counts[e] > 0:
+                    cross += counts[e] * x_rank[e] * middle
             y_ties += group * group * group - group
             before += group
             p = q
@@ -240,38 +322,7 @@ def _spearman_rows(
             rho[b] = (cross - total * half * half) / np.sqrt(s_xx * s_yy)
 
 
-def weighted_kendall_tau_b(
-    x: FloatArray,
-    y: FloatArray,
-    weights: FloatArray,
-    x_order: IntArray | None = None,
-    columns: IntArray | None = None,
-) -> FloatArray:
-    """Return Kendall's tau-b of each row of ``x`` with ``y`` under frequency ``weights``.
-
-    ``x`` and ``weights`` are (resamples x elements), ``weights`` whole numbers;
-    ``y`` is one vector shared by all rows; NaN in ``x`` is allowed where the weight
-    is 0. Equals ``scipy.stats.kendalltau(variant="b")`` on the data with each
-    element repeated ``weights`` times; NaN where a repeated variable is constant or
-    has fewer than two elements. ``columns`` and ``x_order`` as for
-    :func:`weighted_spearman`. Formula in the module docstring.
-    """
-    prepared = _Prepared(x, y, weights, x_order, columns)
-    n_rows = prepared.n_rows
-    tau = np.full(n_rows, np.nan)
-    fractional = np.zeros(n_rows, dtype=np.bool_)
-
-    def run(start: int, stop: int) -> None:
-        _kendall_rows(*prepared.arrays, tau, fractional, start, stop)
-
-    _spread(run, n_rows)
-    if fractional.any():
-        raise ValueError("weights: expected whole numbers (multiplicities)")
-    clipped: FloatArray = np.clip(tau, -1.0, 1.0)
-    return clipped
-
-
-@njit(nogil=True, cache=True)
+@kernel()
 def _kendall_rows(
     x: FloatArray,
     x_order: IntArray,
@@ -280,49 +331,47 @@ def _kendall_rows(
     y_group: IntArray,
     weights: FloatArray,
     tau: FloatArray,
-    fractional: np.ndarray,
+    problem: np.ndarray,
     start: int,
     stop: int,
 ) -> None:
     """Write tau-b of rows ``start`` to ``stop`` into ``tau`` (left NaN where undefined).
 
     Elements are the columns ``e`` with ``member[e] >= 0``; ``y_order`` lists them
-    in y order and ``y_group`` numbers their y tie groups in that order.
-    ``fractional[b]`` is set if row ``b`` has a weight that is not a whole number.
+    in y order and ``y_group`` numbers their y tie groups in that order. A refused
+    row gets its code in ``problem`` (:data:`_PROBLEMS`).
     """
-    n_all = x.shape[1]
     n = y_order.size
-    rank = np.zeros(n_all, dtype=np.int64)
-    count = np.zeros(n_all, dtype=np.int64)
+    sorted_members = np.empty(n, dtype=np.int64)
+    counts = np.zeros(x.shape[1], dtype=np.int64)
+    rank = np.zeros(x.shape[1], dtype=np.int64)
     tree = np.zeros(n + 1, dtype=np.int64)
     joint = np.zeros(n + 1, dtype=np.int64)
     for b in range(start, stop):
-        # Whole-number weights of the elements, dense ranks of x among the weighted ones
-        # (1-based), and the pairs tied in x.
+        m, code = _weighted_members(x, x_order, member, weights, b, n, sorted_members, counts)
+        if code:
+            problem[b] = code
+            continue
+        # Dense ranks of x (1-based) and the pairs tied in x.
         distinct = 0
         x_ties = 0
-        run = 0
-        previous = 0.0
-        for p in range(x_order.shape[1]):
-            e = x_order[b, p]
-            if member[e] < 0:
-                continue
-            w = weights[b, e]
-            whole = int(w)
-            if whole != w:
-                fractional[b] = True
-            count[e] = whole
-            if whole <= 0:
-                continue
-            value = x[b, e]
-            if distinct == 0 or value != previous:
-                x_ties += run * (run - 1) // 2
-                run = 0
-                distinct += 1
-                previous = value
-            rank[e] = distinct
-            run += whole
-        x_ties += run * (run - 1) // 2
+        total_weight = 0
+        p = 0
+        while p < m:
+            value = x[b, sorted_members[p]]
+            distinct += 1
+            group = 0
+            q = p
+            while q < m and x[b, sorted_members[q]] == value:
+                rank[sorted_members[q]] = distinct
+                group += counts[sorted_members[q]]
+                q += 1
+            x_ties += group * (group - 1) // 2
+            total_weight += group
+            p = q
+        if total_weight >= 2**31:
+            problem[b] = 4
+            continue
         # Walk the elements in y order, one tie group at a time: query, then insert.
         tree[: distinct + 1] = 0
         inserted = 0
@@ -337,7 +386,7 @@ def _kendall_rows(
             group_weight = 0
             for a in range(p, q):
                 e = y_order[a]
-                w = count[e]
+                w = counts[e]
                 if w <= 0:
                     continue
                 group_weight += w
@@ -351,7 +400,7 @@ def _kendall_rows(
             y_ties += group_weight * (group_weight - 1) // 2
             for a in range(p, q):
                 e = y_order[a]
-                w = count[e]
+                w = counts[e]
                 if w <= 0:
                     continue
                 t = joint[rank[e]]

@@ -124,16 +124,3 @@ class Readout:
             [(weights * forward).sum(dim=0), (weights * backward).sum(dim=0)], dim=-1
         )
         return self.model.classify(pooled, query)
-
-    def logits_batch_major(
-        self, states: torch.Tensor, mask: torch.Tensor, query: torch.Tensor | None
-    ) -> torch.Tensor:
-        """Return logits [R, C] of concatenated states [R, T, 2H], mask [R, T] (differentiable)."""
-        rows, length, width = states.shape
-        weight = torch.cat([self.forward_weight, self.backward_weight])
-        projected = torch.addmm(self.bias, states.reshape(-1, width), weight).view(rows, length, -1)
-        if query is not None and self.model.attention_query is not None:
-            projected = projected + self.model.attention_query(query)[:, None]
-        weights = masked_softmax(fast_tanh(projected) @ self.vector, mask)
-        pooled = torch.bmm(weights.unsqueeze(1), states).squeeze(1)
-        return self.model.classify(pooled, query)

@@ -5,7 +5,8 @@ gradients never uses; a step-by-step loop of PyTorch operations avoids them but
 pays a dozen small kernel launches per step. These kernels do each step's
 element-wise work in one pass over memory, so that a step costs one matrix product
 (PyTorch) and one kernel call. Arrays are NumPy views of PyTorch tensors (no copy),
-each ``[D, R, .]`` for D directions and R rows, gate columns in PyTorch's order
+each ``[D, R, .]`` for D directions (2 in :func:`cell_output` and
+:func:`cell_backward`, which know which is which) and R rows, gate columns in PyTorch's order
 ``i, f, g, o`` (H columns each). The cell (Hochreiter & Schmidhuber 1997, with the
 forget gate of Gers et al. 2000, as in ``torch.nn.LSTM``)::
 
@@ -26,10 +27,11 @@ threads (:mod:`.scheduling`).
 """
 
 import numpy as np
-from numba import njit
+
+from explanations.compute.jit import kernel
 
 
-@njit(nogil=True, fastmath=True, cache=True)
+@kernel(fastmath=True)
 def cell_forward(
     gates: np.ndarray, cell_previous: np.ndarray, cell: np.ndarray, doubled: np.ndarray
 ) -> None:
@@ -58,7 +60,7 @@ def cell_forward(
                 twice[j] = two * value
 
 
-@njit(nogil=True, fastmath=True, cache=True)
+@kernel(fastmath=True)
 def cell_output(
     gates: np.ndarray,
     squashed: np.ndarray,
@@ -95,7 +97,7 @@ def cell_output(
                 backward_states[lengths[r] - 1 - step, r] = out
 
 
-@njit(nogil=True, fastmath=True, cache=True)
+@kernel(fastmath=True)
 def cell_backward(
     gates: np.ndarray,
     gates_next: np.ndarray,

@@ -180,3 +180,23 @@ def test_bilstm_gradients_equal_autograd_in_double_precision(
     for ours, reference in zip(fast, slow, strict=True):
         assert ours.target == reference.target
         np.testing.assert_allclose(ours.scores, reference.scores, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["integrated_gradients", "gradient", "grad_input"])
+def test_bilstm_kernels_give_the_same_scores_on_worker_threads(
+    trained_pair_bilstm, pair_batch, method, monkeypatch
+):
+    """Chunks run on two worker threads at once (the compiled kernels release the GIL);
+    the scores are those of one thread, chunk by chunk."""
+    monkeypatch.setattr(bilstm_gradients, "GRADIENT_CHUNK", 3)  # several chunks
+    assert pair_batch.size > 3 * bilstm_gradients.INSTANCES_PER_CHUNK
+    model = trained_pair_bilstm.model
+    one = explain(model, pair_batch, method)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        two = explain(model, pair_batch, method)
+    finally:
+        torch.set_num_threads(previous)
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_allclose(a.scores, b.scores, rtol=0, atol=1e-6)
