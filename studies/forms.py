@@ -36,7 +36,7 @@ def parse_positions(raw: str, field: str) -> list[int]:
         part = part.strip()
         if not part:
             continue
-        if not part.isdigit() or int(part) < 1:
+        if not part.isdecimal() or int(part) < 1:
             raise ValidationError(f"{field}: {part!r} is not a position (1, 2, 3...)")
         positions.append(int(part))
     return positions

@@ -481,7 +481,8 @@ class Adjudication(models.Model):
         ordering = ["study", "item", "method", "created_at", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["idempotency_key", "method"], name="adjudication_once_per_submission"
+                fields=["study", "idempotency_key", "method"],
+                name="adjudication_once_per_submission",
             ),
         ]
 

@@ -27,8 +27,9 @@ from .models import (
     StudyItem,
     Trial,
 )
+from .services.assignment import trial_specs
 from .services.snapshots import preview_rng, snapshots_build, trial_view
-from .types.base import ItemRef, get_type
+from .types.base import get_type
 
 User = AbstractBaseUser | AnonymousUser
 ENDED = {
@@ -125,19 +126,12 @@ def preview_trials(study: Study) -> list[dict[str, Any]]:
     study_list = study.lists.order_by("index").first()
     if study_list is None:
         return []
-    kind = get_type(study.study_type)
     items = {i.pk: i for i in study_list.items.all()}
     if study.is_draft:
         snapshots = snapshots_build(study=study, items=list(items.values()))
     else:
         snapshots = {pk: item.frozen for pk, item in items.items()}
-    specs = kind.build_trials(
-        items=[_item_ref(item) for item in items.values()],
-        options=study.type_options,
-        attention_positions=study.attention_check_positions,
-        gold_positions=study.gold_positions,
-        rng=preview_rng(study),
-    )
+    specs = trial_specs(study=study, items=list(items.values()), rng=preview_rng(study))
     rows = []
     for position, spec in enumerate(specs):
         item = items[spec.item_id]
@@ -159,16 +153,6 @@ def preview_trials(study: Study) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def _item_ref(item: StudyItem) -> ItemRef:
-    return ItemRef(
-        id=item.pk,
-        role=item.role,
-        position=item.position,
-        methods=tuple(item.methods),
-        expected=item.expected,
-    )
 
 
 def _median_minutes(spans: list[timedelta]) -> float | None:
@@ -337,8 +321,9 @@ def questionnaire_rows(study: Study) -> list[dict[str, Any]]:
 
 
 def exclusions_of(study: Study) -> QuerySet[Exclusion]:
+    """Return the study's exclusion log, with who was excluded (and their external id)."""
     return Exclusion.objects.filter(study=study).select_related(
-        "participant", "created_by", "revoked_by"
+        "participant__invitation", "created_by", "revoked_by"
     )
 
 

@@ -40,14 +40,15 @@ class StudySerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
 
+    # .all() rather than values_list/count: the list endpoint prefetches methods and lists.
     def get_methods(self, study: Study) -> list[str]:
-        return sorted(study.methods.values_list("name", flat=True))
+        return sorted(method.name for method in study.methods.all())
 
     def get_lists(self, study: Study) -> int:
-        return study.lists.count()
+        return len(study.lists.all())
 
     def get_places(self, study: Study) -> int:
-        return sum(study.lists.values_list("target", flat=True))
+        return sum(study_list.target for study_list in study.lists.all())
 
     def get_entry_url(self, study: Study) -> str:
         request = self.context.get("request")

@@ -1,9 +1,11 @@
 """Study endpoints: CRUD for the owner, launch/close, preview, progress, exclusions, data."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.http import Http404
 from django.template.loader import render_to_string
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -46,11 +48,14 @@ class StudyViewSet(viewsets.ModelViewSet):
         return (
             selectors.studies_visible_to(self.request.user)
             .select_related("dataset", "model")
-            .prefetch_related("questionnaire")
+            .prefetch_related("questionnaire", "methods", "lists")
         )
 
     def get_object(self) -> Study:
-        study = selectors.study_access(self.request.user, int(self.kwargs["pk"]))
+        pk = selectors.as_int(self.kwargs["pk"])
+        if pk is None:
+            raise Http404(f"No study {self.kwargs['pk']!r}: study ids are whole numbers.")
+        study = selectors.study_access(self.request.user, pk)
         self.check_object_permissions(self.request, study)
         return study
 
@@ -72,7 +77,11 @@ class StudyViewSet(viewsets.ModelViewSet):
         study = self.get_object()
         data = request.data
         if kwargs.get("partial"):
-            data = {**serializers.design_payload(study), **request.data}
+            if not isinstance(data, Mapping):
+                got = type(data).__name__
+                detail = f"expected a JSON object of design fields; got a {got}"
+                return Response({"detail": detail}, status=status.HTTP_400_BAD_REQUEST)
+            data = {**serializers.design_payload(study), **data}
         payload = serializers.StudyDesignSerializer(data=data)
         payload.is_valid(raise_exception=True)
         try:
@@ -155,7 +164,10 @@ class StudyViewSet(viewsets.ModelViewSet):
     def preview_answer(self, request: Request, pk: str, position: str) -> Response:
         """Check an answer to preview trial ``position`` (1-based); nothing is stored."""
         study = self.get_object()
-        trials = selectors.preview_trials(study)
+        try:
+            trials = selectors.preview_trials(study)
+        except DjangoValidationError as exc:
+            return service_error(exc)
         index = int(position)
         if not 1 <= index <= len(trials):
             return Response(

@@ -15,6 +15,7 @@ down, the list takes someone else); their answers stay, marked by the status.
 """
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from random import Random
@@ -23,8 +24,16 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from studies.models import Assignment, Invitation, Participant, Study, StudyList, Trial
-from studies.types.base import ItemRef, get_type
+from studies.models import (
+    Assignment,
+    Invitation,
+    Participant,
+    Study,
+    StudyItem,
+    StudyList,
+    Trial,
+)
+from studies.types.base import ItemRef, TrialSpec, get_type
 
 from .errors import NotYours, Rejected, StudyFull, StudyNotOpen, TimeLimitPassed
 
@@ -180,6 +189,30 @@ def assignment_start(*, participant: Participant, now: datetime | None = None) -
         raise
 
 
+def trial_specs(*, study: Study, items: Sequence[StudyItem], rng: Random) -> list[TrialSpec]:
+    """Order one list's ``items`` into trials as the study type builds them.
+
+    The researcher's preview calls this too, so it shows exactly what participants get.
+    """
+    refs = [
+        ItemRef(
+            id=item.pk,
+            role=item.role,
+            position=item.position,
+            methods=tuple(item.methods),
+            expected=item.expected,
+        )
+        for item in items
+    ]
+    return get_type(study.study_type).build_trials(
+        items=refs,
+        options=study.type_options,
+        attention_positions=study.attention_check_positions,
+        gold_positions=study.gold_positions,
+        rng=rng,
+    )
+
+
 def _assign(participant: Participant, study: Study, now: datetime) -> Assignment:
     """Give the participant a list and their trials, under the locks the module describes."""
     with transaction.atomic():
@@ -198,23 +231,8 @@ def _assign(participant: Participant, study: Study, now: datetime) -> Assignment
             started_at=now,
             deadline=now + timedelta(minutes=study.time_limit_minutes),
         )
-        kind = get_type(study.study_type)
-        items = [
-            ItemRef(
-                id=i.pk,
-                role=i.role,
-                position=i.position,
-                methods=tuple(i.methods),
-                expected=i.expected,
-            )
-            for i in chosen.items.all()
-        ]
-        specs = kind.build_trials(
-            items=items,
-            options=study.type_options,
-            attention_positions=study.attention_check_positions,
-            gold_positions=study.gold_positions,
-            rng=Random(f"{study.seed}:{locked.uid}"),
+        specs = trial_specs(
+            study=study, items=list(chosen.items.all()), rng=Random(f"{study.seed}:{locked.uid}")
         )
         Trial.objects.bulk_create(
             [

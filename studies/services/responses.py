@@ -65,11 +65,9 @@ def response_submit(
     key = (idempotency_key or "").strip()
     if not key or len(key) > MAX_KEY:
         raise Rejected(f"Every answer needs an idempotency key of 1 to {MAX_KEY} characters.")
-    stored = Response.objects.filter(idempotency_key=key).select_related("trial").first()
-    if stored is not None:
-        if stored.participant_id != participant.pk:
-            raise Rejected("This idempotency key was already used for another answer.", status=409)
-        return Submitted(stored, created=False, finished=_finished(stored.trial.assignment_id))
+    duplicate = _acknowledged(key=key, participant=participant)
+    if duplicate is not None:
+        return duplicate
     study = Study.objects.get(pk=participant.study_id)
     if study.status != Study.Status.LIVE:
         raise StudyNotOpen("This study is closed; no more answers are accepted.")
@@ -80,6 +78,10 @@ def response_submit(
         )
         if assignment is None:
             raise NotYours("You have no assignment in this study.")
+        # A second copy of the same POST may have waited on the lock while the first committed.
+        duplicate = _acknowledged(key=key, participant=participant)
+        if duplicate is not None:
+            return duplicate
         trial = (
             Trial.objects.filter(pk=trial_id, assignment=assignment).select_related("item").first()
             if isinstance(trial_id, int)
@@ -145,6 +147,19 @@ def response_submit(
                 status=Assignment.Status.COMPLETED, finished_at=now
             )
     return Submitted(response, created=True, finished=finished)
+
+
+def _acknowledged(*, key: str, participant: Participant) -> Submitted | None:
+    """Return the stored answer under ``key`` acknowledged again, or None if the key is new.
+
+    Raises :class:`Rejected` (409) when another participant's answer carries the key.
+    """
+    stored = Response.objects.filter(idempotency_key=key).select_related("trial").first()
+    if stored is None:
+        return None
+    if stored.participant_id != participant.pk:
+        raise Rejected("This idempotency key was already used for another answer.", status=409)
+    return Submitted(stored, created=False, finished=_finished(stored.trial.assignment_id))
 
 
 def _finished(assignment_id: int) -> bool:

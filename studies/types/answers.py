@@ -44,7 +44,7 @@ def clean_label(
     names = ", ".join(label_names)
     if not raw:
         raise ValidationError(f"Please choose one of the labels ({names}).")
-    if not raw.isdigit() or int(raw) >= len(label_names):
+    if not raw.isdecimal() or int(raw) >= len(label_names):
         raise ValidationError(f"The label must be one of {names}; got {raw[:20]!r}.")
     return int(raw)
 
@@ -54,7 +54,7 @@ def clean_scale(data: Mapping[str, Any], field: str, points: int, what: str) -> 
     raw = _raw(data, field)
     if not raw:
         raise ValidationError(f"Please choose {what} (1 to {points}).")
-    if not raw.isdigit() or not 1 <= int(raw) <= points:
+    if not raw.isdecimal() or not 1 <= int(raw) <= points:
         raise ValidationError(
             f"{what[0].upper()}{what[1:]} must be a whole number from 1 to {points}; got {raw[:20]!r}."
         )
@@ -110,7 +110,7 @@ def check_int(
     value = options.get(key, default)
     if value is None and default is None:
         return None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         value = int(value)
     if (
         isinstance(value, bool)

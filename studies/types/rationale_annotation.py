@@ -53,7 +53,7 @@ def parse_indices(data: Mapping[str, Any], n_tokens: int) -> list[int]:
     raw += [m.group(1) for key, v in data.items() if (m := TOKEN_FIELD.match(key)) and v]
     indices: set[int] = set()
     for part in raw:
-        if not part.isdigit():
+        if not part.isdecimal():
             raise ValidationError(f"Marked words are sent as word numbers; got {part[:20]!r}.")
         index = int(part)
         if index >= n_tokens:

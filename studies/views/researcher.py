@@ -4,6 +4,7 @@ Every page fetches the study through :func:`studies.selectors.study_access` (404
 anyone but the owner). Views validate input, call one service and redirect.
 """
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -135,43 +136,52 @@ def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _lifecycle_step(
+    request: HttpRequest,
+    study: Study,
+    step: Callable[..., Any],
+    success: str,
+    done: str | None = None,
+) -> HttpResponse:
+    """Run ``step(study=study)`` and say how it went.
+
+    A refusal is shown as an error on the study's page; on success, show ``success`` and
+    go to the ``done`` URL name (the study's page by default).
+    """
+    try:
+        step(study=study)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(study)
+    messages.success(request, success)
+    return redirect(done) if done else redirect(study)
+
+
 @login_required
 @require_POST
 def study_launch_view(request: HttpRequest, pk: int) -> HttpResponse:
     study = selectors.study_access(request.user, pk)
-    try:
-        study_launch(study=study)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, "The study is live; its items and scores are frozen.")
-    return redirect(study)
+    return _lifecycle_step(
+        request, study, study_launch, "The study is live; its items and scores are frozen."
+    )
 
 
 @login_required
 @require_POST
 def study_close_view(request: HttpRequest, pk: int) -> HttpResponse:
     study = selectors.study_access(request.user, pk)
-    try:
-        study_close(study=study)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, "The study is closed; every answer is kept.")
-    return redirect(study)
+    return _lifecycle_step(
+        request, study, study_close, "The study is closed; every answer is kept."
+    )
 
 
 @login_required
 @require_POST
 def study_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     study = selectors.study_access(request.user, pk)
-    try:
-        study_delete(study=study)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect(study)
-    messages.success(request, f"Draft {study.name!r} deleted.")
-    return redirect("studies:study-list")
+    return _lifecycle_step(
+        request, study, study_delete, f"Draft {study.name!r} deleted.", done="studies:study-list"
+    )
 
 
 @login_required

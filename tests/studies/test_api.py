@@ -1,9 +1,12 @@
 """The REST API alone: create, preview, launch, monitor, exclude, close; owner-only access."""
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from explanations.models import Prediction
 from studies.models import Participant, Response, Study
 
 from .factories import make_study
@@ -200,3 +203,43 @@ def test_schema_describes_the_study_endpoints(api):
     assert "/api/studies/{id}/launch/" in schema["paths"]
     assert "/api/studies/{id}/exclusions/{exclusion_id}/revoke/" in schema["paths"]
     assert "StudyDesign" in schema["components"]["schemas"]
+
+
+def test_a_study_id_that_is_not_a_number_is_not_found(api):
+    assert api.get("/api/studies/abc/").status_code == 404
+    assert api.patch("/api/studies/abc/", {"name": "x"}, format="json").status_code == 404
+
+
+def test_a_patch_that_is_not_an_object_is_refused(api, researcher, corpus):
+    dataset, model = corpus
+    study = make_study(researcher, dataset, model, launch=False)
+    refused = api.patch(f"/api/studies/{study.pk}/", [1, 2], format="json")
+    assert refused.status_code == 400
+    assert "expected a JSON object of design fields; got a list" in refused.json()["detail"]
+
+
+def test_preview_answer_reports_a_study_that_cannot_be_previewed(api, researcher, corpus):
+    dataset, model = corpus
+    study = make_study(researcher, dataset, model, launch=False)
+    Prediction.objects.filter(model=model).delete()
+    preview = api.get(f"/api/studies/{study.pk}/preview/")
+    assert preview.status_code == 400
+    answer = api.post(
+        f"/api/studies/{study.pk}/preview/1/answer/", {"answer": {"rating": "3"}}, format="json"
+    )
+    assert answer.status_code == 400
+    assert answer.json() == preview.json()
+    assert "has no prediction for it" in answer.json()["detail"]
+
+
+def test_listing_studies_takes_the_same_queries_for_one_or_many(
+    api, researcher, corpus, django_assert_max_num_queries
+):
+    dataset, model = corpus
+    make_study(researcher, dataset, model, launch=False, name="first")
+    with CaptureQueriesContext(connection) as one:
+        assert len(api.get("/api/studies/").json()) == 1
+    for k in range(3):
+        make_study(researcher, dataset, model, launch=False, name=f"more {k}")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert len(api.get("/api/studies/").json()) == 4

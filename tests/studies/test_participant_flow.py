@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from studies.models import Assignment, Participant, Response, Study, Trial
+from studies.services import responses
 from studies.services.invitations import invitations_create
 
 from .factories import make_study
@@ -223,6 +224,37 @@ def test_someone_elses_trial_is_refused(researcher, corpus):
     assert refused.status_code == 403
     assert b"not part of your assignment" in refused.content
     assert not Response.objects.exists()
+
+
+def test_second_copy_that_waited_on_the_lock_is_acknowledged(researcher, corpus, monkeypatch):
+    """A double-click: the second copy passes the early key check, then the first commits."""
+    study = _study(researcher, corpus, "plausibility_rating")
+    client = Client()
+    response = consent_and_read(client, client.get(f"/s/{study.uid}/?PROLIFIC_PID=dc", follow=True))
+    trial_id, key = trial_form(response)
+    trial = Trial.objects.select_related("item").get(pk=trial_id)
+    participant = Participant.objects.get(study=study)
+    data = good_answer(trial)
+    real_check = responses.assignment_check_deadline
+    first: list[responses.Submitted] = []
+
+    def first_copy_commits_meanwhile(**kwargs):
+        monkeypatch.setattr(responses, "assignment_check_deadline", real_check)
+        first.append(
+            responses.response_submit(
+                participant=participant, trial_id=trial_id, data=data, idempotency_key=key
+            )
+        )
+        return real_check(**kwargs)
+
+    monkeypatch.setattr(responses, "assignment_check_deadline", first_copy_commits_meanwhile)
+    second = responses.response_submit(
+        participant=participant, trial_id=trial_id, data=data, idempotency_key=key
+    )
+    assert first[0].created is True
+    assert second.created is False
+    assert second.response.pk == first[0].response.pk
+    assert Response.objects.filter(trial=trial).count() == 1
 
 
 def test_declining_consent_takes_no_place(researcher, corpus):

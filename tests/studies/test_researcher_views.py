@@ -3,9 +3,14 @@
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from studies.models import Exclusion, Participant, Response, Study
+from studies.services.assignment import EntryIds, participant_enter
+from studies.services.exclusions import exclusion_create
+from studies.services.invitations import invitations_create
 
 from .factories import make_study
 from .flow import answer_all, consent_and_read
@@ -208,3 +213,28 @@ def test_preview_form_carries_a_csrf_token_for_real_browsers(researcher, corpus)
         f"/studies/{study.pk}/preview/1/", {"csrfmiddlewaretoken": token, "rating": "2"}
     )
     assert posted.status_code == 302
+
+
+def test_the_exclusion_log_takes_the_same_queries_for_one_or_many(
+    researcher, corpus, django_assert_max_num_queries
+):
+    dataset, model = corpus
+    study = make_study(researcher, dataset, model, sources=["invited"])
+    web = Client()
+    web.force_login(researcher)
+    url = f"/studies/{study.pk}/exclusions/"
+
+    def exclude(label: str) -> None:
+        (invitation,) = invitations_create(study=study, labels=[label])
+        participant = participant_enter(
+            study=study, ids=EntryIds(source="invited"), invitation=invitation
+        )
+        exclusion_create(participant=participant, reason="duplicate", by=researcher)
+
+    exclude("Expert 0")
+    with CaptureQueriesContext(connection) as one:
+        assert b"Expert 0" in web.get(url).content  # the invitation label is the external id
+    for k in range(1, 4):
+        exclude(f"Expert {k}")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert b"Expert 3" in web.get(url).content

@@ -210,6 +210,29 @@ def test_two_experts_review_and_the_lead_adjudicates(client, researcher, corpus,
     assert lead_url in researcher_page.content.decode()
 
 
+def test_the_same_key_in_two_studies_stores_a_decision_in_each(researcher, corpus, api):
+    """Idempotency keys are per study: reusing one elsewhere is a new decision, not a repeat."""
+    studies = []
+    for name in ("one", "two"):
+        study = review_study(researcher, corpus, name=name)
+        invitations = invitations_create(study=study, labels=["Dr A", "Dr B", "Dr Lead"])
+        review_session(Client(), invitations[0].token, AGREEABLE)
+        review_session(Client(), invitations[1].token, CRITICAL)
+        studies.append(study)
+    for study in studies:
+        item = study.items.filter(role="test").order_by("position").first()
+        body = {
+            "item": item.pk,
+            "decisions": {"gradient": {"flag": "unsure"}},
+            "idempotency_key": "decide-first",
+        }
+        created = api.post(f"/api/studies/{study.pk}/adjudication/", body, format="json")
+        assert created.status_code == 201, created.json()
+        assert created.json()["created"] is True
+    for study in studies:
+        assert Adjudication.objects.filter(study=study).count() == 1
+
+
 def test_an_item_needs_two_reviewers(researcher, corpus):
     with pytest.raises(ValidationError, match="reviewed by at least 2 experts"):
         review_study(researcher, corpus, ratings_per_item=1)
