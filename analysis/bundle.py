@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Count
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -245,9 +246,11 @@ def _design(study: Study) -> dict[str, Any]:
                 "condition": lst.condition.name,
                 "target": lst.target,
                 "filled": lst.filled,
-                "n_items": lst.items.count(),
+                "n_items": lst.n_items,
             }
-            for lst in study.lists.select_related("condition").order_by("index")
+            for lst in study.lists.select_related("condition")
+            .annotate(n_items=Count("items"))
+            .order_by("index")
         ],
         "questionnaire": [
             {"key": q.key, "kind": q.kind, "points": q.points, "prompt": q.prompt}
@@ -340,7 +343,8 @@ def manifest_data(study: Study, analysis: StudyAnalysis) -> dict[str, Any]:
         "rerun": (
             f"python manage.py export_analysis --study {study.pk} --out DIR "
             f"--resamples {options['n_resamples']} --seed {options['seed']} "
-            f"--level {options['level']}"
+            f"--level {options['level']} --resampling {options['resampling']} "
+            f"--interval {options['interval']}"
         ),
     }
 
@@ -362,8 +366,8 @@ def bundle_files(
     files["results.json"] = _json(analysis.results)
     say("plots")
     for name, spec in analysis.results["plots"].items():
-        for fmt in ("svg", "png"):
-            files[f"plots/{name}.{fmt}"] = plot_render(spec, name=name, fmt=fmt)
+        files[f"plots/{name}.svg"] = analysis.svg_files[name]
+        files[f"plots/{name}.png"] = plot_render(spec, name=name, fmt="png")
     manifest = manifest_data(study, analysis)
     say("report")
     context = analysis_context(

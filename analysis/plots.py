@@ -18,14 +18,15 @@ matplotlib.use("Agg")
 from matplotlib.axes import Axes  # noqa: E402  (after choosing the headless backend)
 from matplotlib.figure import Figure  # noqa: E402
 
-CONTROL = "random"
+from analysis.services.inputs import CONTROL_METHOD, NO_EXPLANATION, NO_HIGHLIGHTS  # noqa: E402
+
 CONTROL_COLOUR = "#000000"
 # Okabe-Ito without black (kept for the control) and with yellow last (low contrast on white).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
 MARKERS = ("o", "s", "^", "D", "v", "P", "<", ">")
 CONTROL_MARKER = "X"
 # A condition without any explanation (a task's baseline) is drawn in grey.
-NO_EXPLANATION = ("no highlights", "no explanation")
+BASELINES = (NO_HIGHLIGHTS, NO_EXPLANATION)
 NO_EXPLANATION_STYLE = ("#777777", "o")
 FORMATS = ("svg", "png")
 PNG_DPI = 150
@@ -34,10 +35,10 @@ PNG_DPI = 150
 def method_styles(methods: Sequence[str]) -> dict[str, tuple[str, str]]:
     """Return a (colour, marker) per method, stable for a given list of methods."""
     styles: dict[str, tuple[str, str]] = {}
-    others = [m for m in methods if m != CONTROL]
+    others = [m for m in methods if m != CONTROL_METHOD]
     for k, method in enumerate(others):
         styles[method] = (PALETTE[k % len(PALETTE)], MARKERS[k % len(MARKERS)])
-    styles[CONTROL] = (CONTROL_COLOUR, CONTROL_MARKER)
+    styles[CONTROL_METHOD] = (CONTROL_COLOUR, CONTROL_MARKER)
     return styles
 
 
@@ -56,8 +57,8 @@ def _interval(ci: Mapping[str, Any] | None) -> str:
 
 def _rows_with_control(methods: Sequence[str]) -> list[str]:
     """Return methods top to bottom with the control last, added if the study lacks it."""
-    ordered = [m for m in methods if m != CONTROL]
-    return [*ordered, CONTROL]
+    ordered = [m for m in methods if m != CONTROL_METHOD]
+    return [*ordered, CONTROL_METHOD]
 
 
 def _method_axis(ax: Axes, rows: Sequence[str], present: set[str]) -> None:
@@ -65,7 +66,7 @@ def _method_axis(ax: Axes, rows: Sequence[str], present: set[str]) -> None:
     ax.set_yticklabels(
         [
             (f"{m} (control)" if m in present else f"{m} (control; not in study)")
-            if m == CONTROL
+            if m == CONTROL_METHOD
             else m
             for m in rows
         ]
@@ -196,10 +197,12 @@ def _strengths(fig: Figure, spec: Mapping[str, Any]) -> None:
 def _estimates(fig: Figure, spec: Mapping[str, Any]) -> None:
     """Draw one estimate with its interval per row (conditions of a task)."""
     rows = list(spec["rows"])
-    methods = list(dict.fromkeys(r["method"] for r in rows if r["method"] not in NO_EXPLANATION))
-    styles = {**method_styles(methods), **{m: NO_EXPLANATION_STYLE for m in NO_EXPLANATION}}
-    if not any(r["method"] == CONTROL for r in rows):
-        rows.append({"label": CONTROL, "method": CONTROL, "estimate": None, "missing": True})
+    methods = list(dict.fromkeys(r["method"] for r in rows if r["method"] not in BASELINES))
+    styles = {**method_styles(methods), **{m: NO_EXPLANATION_STYLE for m in BASELINES}}
+    if not any(r["method"] == CONTROL_METHOD for r in rows):
+        rows.append(
+            {"label": CONTROL_METHOD, "method": CONTROL_METHOD, "estimate": None, "missing": True}
+        )
     ax = fig.subplots()
     low, high = spec["limits"]
     for y, row in enumerate(rows):
@@ -214,7 +217,7 @@ def _estimates(fig: Figure, spec: Mapping[str, Any]) -> None:
         ax.scatter([row["estimate"]], [y], s=60, color=colour, marker=marker, zorder=3)
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels(
-        [f"{r['label']} (control)" if r["method"] == CONTROL else r["label"] for r in rows]
+        [f"{r['label']} (control)" if r["method"] == CONTROL_METHOD else r["label"] for r in rows]
     )
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlim(low - 0.02, high + 0.02)
@@ -259,7 +262,12 @@ def plot_render(spec: Mapping[str, Any], *, name: str, fmt: str) -> bytes:
     return out.getvalue()
 
 
+def svg_inline(svg: bytes) -> str:
+    """Return an SVG document (from :func:`plot_render`) as an ``<svg>`` element for HTML."""
+    text = svg.decode("utf-8")
+    return text[text.index("<svg") :]
+
+
 def plot_svg_inline(spec: Mapping[str, Any], *, name: str) -> str:
     """Return the plot as an ``<svg>`` element to put straight into an HTML page."""
-    svg = plot_render(spec, name=name, fmt="svg").decode("utf-8")
-    return svg[svg.index("<svg") :]
+    return svg_inline(plot_render(spec, name=name, fmt="svg"))

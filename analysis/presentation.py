@@ -3,9 +3,9 @@
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from analysis.services.inputs import CONTROL_METHOD
 from analysis.services.tables import metric_slug
 
-CONTROL = "random"
 PlotLinks = Callable[[str, str], str]
 
 
@@ -23,9 +23,9 @@ def _plot(name: str, svgs: Mapping[str, str], link: PlotLinks, title: str) -> di
 
 def _with_control(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     """Return ``rows`` with a placeholder row for the control when the study lacks it."""
-    if any(r[key] == CONTROL for r in rows):
+    if any(r[key] == CONTROL_METHOD for r in rows):
         return rows
-    return [*rows, {key: CONTROL, "missing": True}]
+    return [*rows, {key: CONTROL_METHOD, "missing": True}]
 
 
 def _rating(section: dict[str, Any], svgs: Mapping[str, str], link: PlotLinks) -> dict[str, Any]:

@@ -64,12 +64,6 @@ def simulated_label(seed: int, index: int) -> str:
     return f"{SIMULATED_PREFIX} participant {index + 1} (seed {seed})"
 
 
-def participant_is_simulated(participant: Participant) -> bool:
-    """Return whether ``participant`` was created by :func:`participants_simulate`."""
-    invitation = participant.invitation
-    return invitation is not None and invitation.label.startswith(SIMULATED_PREFIX)
-
-
 def simulated_participant_ids(study: Study) -> set[int]:
     """Return the ids of the study's simulated participants."""
     return set(

@@ -305,28 +305,35 @@ def weighted_median(sorted_values: FloatArray, weights: FloatArray) -> FloatArra
 def _median_seconds(
     answers: AidedAnswers, *, n_resamples: int, resampling: str, seed: int
 ) -> tuple[FloatArray, FloatArray]:
-    """Return the median seconds per condition ``(K,)`` and its resamples ``(B, K)``."""
+    """Return the median seconds per condition ``(K,)`` and its resamples ``(B, K)``.
+
+    The resamples are drawn once and shared by every condition.
+    """
     n_conditions = len(answers.condition_names)
     point = np.full(n_conditions, np.nan)
     draws = np.full((n_resamples, n_conditions), np.nan)
     timed = np.isfinite(answers.seconds)
+    groups: list[tuple[int, IntArray]] = []  # (condition, its timed rows by seconds)
     for k in range(n_conditions):
         rows = np.flatnonzero(timed & (answers.condition == k))
         if rows.size == 0:
             continue
         rows = rows[np.argsort(answers.seconds[rows], kind="stable")]
-        sorted_values = answers.seconds[rows]
-        point[k] = float(np.median(sorted_values))
-        done = 0
-        for chunk in iter_resamples(
-            resampling,
-            n_participants=answers.n_participants,
-            n_items=answers.n_items,
-            n_answers=answers.seconds.size,
-            n_resamples=n_resamples,
-            seed=seed,
-            chunk_size=chunk_size_for(max(answers.seconds.size, 1), n_resamples),
-        ):
+        point[k] = float(np.median(answers.seconds[rows]))
+        groups.append((k, rows))
+    if not groups:
+        return point, draws
+    done = 0
+    for chunk in iter_resamples(
+        resampling,
+        n_participants=answers.n_participants,
+        n_items=answers.n_items,
+        n_answers=answers.seconds.size,
+        n_resamples=n_resamples,
+        seed=seed,
+        chunk_size=chunk_size_for(max(answers.seconds.size, 1), n_resamples),
+    ):
+        for k, rows in groups:
             if chunk.answer is not None:
                 weights = chunk.answer[:, rows]
             else:
@@ -334,6 +341,6 @@ def _median_seconds(
                     chunk.participant[:, answers.participant_code[rows]]
                     * chunk.item[:, answers.item_code[rows]]
                 )
-            draws[done : done + chunk.size, k] = weighted_median(sorted_values, weights)
-            done += chunk.size
+            draws[done : done + chunk.size, k] = weighted_median(answers.seconds[rows], weights)
+        done += chunk.size
     return point, draws

@@ -1,4 +1,4 @@
-"""Human rationales: how much annotators agree, and how each method scores against them.
+"""Human rationales: how much annotators agree.
 
 Agreement among annotators (DeYoung et al. 2020, ERASER, report it for every
 dataset):
@@ -12,47 +12,33 @@ dataset):
   averaged over pairs within an instance, then over instances. It is the ceiling a
   method's token F1 against one annotator can be read against.
 
-Plausibility of each method against the human rationales: the per-explanation
-scores (token F1, IOU, AUPRC, computed in ``explanations.compute``) are carried
-through and summarised per method as means over explanations, with a cluster
-bootstrap over items (instances), and as differences to a reference method
-(e.g. ``random``) on the same resamples.
+How each method scores against the human rationales (token F1, IOU, AUPRC) is
+computed per explanation in ``explanations.compute``, not here.
 """
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
-from numpy.typing import ArrayLike
-from scipy import sparse
 
 from analysis.compute.agreement import AlphaResult, krippendorff_alpha_long
 from analysis.compute.arrays import (
     BoolArray,
     FloatArray,
     IntArray,
-    check_names,
     float_array,
     index_array,
     same_length,
 )
 from analysis.compute.bootstrap import (
-    RESAMPLING_DESCRIPTION,
     Estimate,
     check_resampling,
     clustering_problem,
     estimate_with_ci,
-    indicator_columns,
     ratio_or_nan,
     resampled_column_sums,
 )
 from analysis.compute.result import Record, finite_or_none
-
-ESTIMAND = (
-    "mean score of the method's explanations over the population of items; "
-    f"interval: {RESAMPLING_DESCRIPTION['item']}"
-)
 
 
 @dataclass(frozen=True)
@@ -109,19 +95,6 @@ class RationaleAgreement(Record):
     n_rationales: int
     n_pairs: int
     n_pairs_both_empty: int
-
-
-@dataclass(frozen=True)
-class MethodScore(Record):
-    """Mean plausibility score of one method (or its difference to the reference)."""
-
-    metric: str
-    method: str
-    mean: Estimate
-    n_explanations: int
-    n_items: int
-    estimand: str
-    reference: str | None = None
 
 
 def rationale_agreement(
@@ -238,118 +211,3 @@ def _mean_over_items(
         interval=interval,
         seed=seed,
     )
-
-
-def plausibility_by_method(
-    scores: Mapping[str, ArrayLike],
-    explanation_item: ArrayLike,
-    explanation_method: ArrayLike,
-    method_names: Sequence[str],
-    *,
-    reference_method: str | None = None,
-    n_resamples: int = 1000,
-    level: float = 0.95,
-    interval: str = "percentile",
-    seed: int = 0,
-) -> tuple[MethodScore, ...]:
-    """Return the mean of each plausibility score per method, with item-bootstrap intervals.
-
-    ``scores`` maps a metric name (e.g. ``token_f1``) to one value per explanation
-    (NaN if missing). Mean over the method's explanations with a score; interval from
-    the cluster bootstrap over items (the instances the rationales belong to), and
-    with ``reference_method`` each difference to it on the same resamples.
-    """
-    check_resampling("item", n_resamples, level, interval)
-    names = tuple(method_names)
-    items = index_array("explanation_item", explanation_item)
-    methods = index_array("explanation_method", explanation_method, bound=len(names))
-    same_length(explanation_item=items, explanation_method=methods)
-    check_names("method_names", names, len(names))
-    if reference_method is not None and reference_method not in names:
-        raise ValueError(f"reference_method: {reference_method!r} is not one of {names}")
-    unique_items, inverse = np.unique(items, return_inverse=True)
-    item_codes = inverse.astype(np.int64).reshape(-1)
-    n_items = int(unique_items.size)
-    results: list[MethodScore] = []
-    n_methods = len(names)
-    for metric, raw in scores.items():
-        values = float_array(f"scores[{metric!r}]", raw, allow_nan=True)
-        if values.size != items.size:
-            raise ValueError(
-                f"scores[{metric!r}]: expected {items.size} values (one per explanation), "
-                f"got {values.size}"
-            )
-        defined = np.isfinite(values)
-        columns = sparse.hstack(
-            [
-                indicator_columns(methods, n_methods, np.where(defined, values, 0.0)),
-                indicator_columns(methods, n_methods, defined.astype(np.float64)),
-            ],
-            format="csc",
-        )
-        totals = np.asarray(columns.sum(axis=0)).reshape(-1)
-        point = ratio_or_nan(totals[:n_methods], totals[n_methods:])
-        problem = clustering_problem(
-            "item", n_participants=1, n_items=n_items, n_answers=items.size, n_resamples=n_resamples
-        )
-        draws = None
-        if problem is None:
-            sums = resampled_column_sums(
-                np.zeros(items.size, dtype=np.int64),
-                item_codes,
-                columns,
-                n_participants=1,
-                n_items=n_items,
-                n_resamples=n_resamples,
-                resampling="item",
-                seed=seed,
-            )
-            draws = ratio_or_nan(sums[:, :n_methods], sums[:, n_methods:])
-        for k, name in enumerate(names):
-            mine = (methods == k) & defined
-            results.append(
-                MethodScore(
-                    metric=metric,
-                    method=name,
-                    mean=estimate_with_ci(
-                        finite_or_none(point[k]),
-                        None if draws is None else draws[:, k],
-                        problem=problem if mine.any() else f"no {metric} score for {name}",
-                        level=level,
-                        resampling="item",
-                        interval=interval,
-                        seed=seed,
-                    ),
-                    n_explanations=int(mine.sum()),
-                    n_items=int(np.unique(items[mine]).size),
-                    estimand=ESTIMAND,
-                )
-            )
-        if reference_method is None:
-            continue
-        ref = names.index(reference_method)
-        for k, name in enumerate(names):
-            if k == ref:
-                continue
-            mine = (methods == k) & defined
-            theirs = (methods == ref) & defined
-            results.append(
-                MethodScore(
-                    metric=metric,
-                    method=name,
-                    mean=estimate_with_ci(
-                        finite_or_none(point[k] - point[ref]),
-                        None if draws is None else draws[:, k] - draws[:, ref],
-                        problem=problem,
-                        level=level,
-                        resampling="item",
-                        interval=interval,
-                        seed=seed,
-                    ),
-                    n_explanations=int(mine.sum() + theirs.sum()),
-                    n_items=int(np.unique(items[mine | theirs]).size),
-                    estimand=f"difference to {reference_method}: {ESTIMAND}",
-                    reference=reference_method,
-                )
-            )
-    return tuple(results)

@@ -17,6 +17,24 @@ from analysis.compute.bradley_terry import PairwiseChoices
 from .tables import Column, Table
 
 CONTROL_METHOD = "random"
+# Conditions without any explanation, the baselines of the task studies.
+NO_HIGHLIGHTS = "no highlights"
+NO_EXPLANATION = "no explanation"
+
+
+def control_status(methods: Sequence[str], what: str) -> dict[str, Any]:
+    """Return a section's ``control`` entry: the control method and whether the study has it.
+
+    ``note`` says what its absence means (``what`` completes "..., so"); None when present.
+    """
+    present = CONTROL_METHOD in methods
+    return {
+        "method": CONTROL_METHOD,
+        "in_study": present,
+        "note": None
+        if present
+        else f"the {CONTROL_METHOD!r} control method is not part of this study, so {what}",
+    }
 
 
 def method_order(methods: Sequence[str]) -> tuple[str, ...]:

@@ -16,7 +16,14 @@ from analysis.compute.bradley_terry import bradley_terry
 from analysis.compute.result import finite_or_none
 from studies.models import Study
 
-from .inputs import CONTROL_METHOD, headline_metrics, included_rows, method_order, pairwise_choices
+from .inputs import (
+    CONTROL_METHOD,
+    control_status,
+    headline_metrics,
+    included_rows,
+    method_order,
+    pairwise_choices,
+)
 from .options import AnalysisOptions
 from .tables import Table
 
@@ -94,19 +101,9 @@ def preference_section(
     methods = method_order(
         [*study_methods, *(r["left_method"] for r in rows), *(r["right_method"] for r in rows)]
     )
-    control_present = CONTROL_METHOD in methods
     section: dict[str, Any] = {
         "methods": list(methods),
-        "control": {
-            "method": CONTROL_METHOD,
-            "in_study": control_present,
-            "note": None
-            if control_present
-            else (
-                f"the {CONTROL_METHOD!r} control method is not part of this study, so the "
-                "strengths have no floor to be compared with"
-            ),
-        },
+        "control": control_status(methods, "the strengths have no floor to be compared with"),
         "n_answers": len(rows),
     }
     if not rows:

@@ -20,6 +20,7 @@ from studies.models import Study
 from .inputs import (
     CONTROL_METHOD,
     RatingData,
+    control_status,
     headline_metrics,
     included_rows,
     method_order,
@@ -94,16 +95,10 @@ def rating_section(
     metric_columns = headline_metrics(responses)
     section: dict[str, Any] = {
         "methods": list(methods),
-        "control": {
-            "method": CONTROL_METHOD,
-            "in_study": control_present,
-            "note": None
-            if control_present
-            else (
-                f"the {CONTROL_METHOD!r} control method is not part of this study, so no "
-                "method can be compared with a floor; add it when designing the next study"
-            ),
-        },
+        "control": control_status(
+            methods,
+            "no method can be compared with a floor; add it when designing the next study",
+        ),
         "metrics": [c.metric for c in metric_columns],
         "n_answers": len(rows),
     }

@@ -3,7 +3,8 @@
 :func:`study_analysis_build` returns every number the analysis page shows, as one
 JSON-safe dict (``results``; the export writes it as ``results.json`` and the API
 returns it), with the tidy tables it was computed from. :func:`study_analysis_get`
-caches it per study until an answer arrives or an exclusion changes.
+caches it per study until an answer arrives, an exclusion changes or a participant
+moves on (see :func:`analysis_fingerprint`).
 """
 
 import hashlib
@@ -19,8 +20,8 @@ from django.utils import timezone
 
 from analysis.compute.bootstrap import RESAMPLING_DESCRIPTION
 from analysis.compute.result import json_safe
-from analysis.plots import plot_svg_inline
-from studies.models import Exclusion, Response, Study
+from analysis.plots import plot_render, svg_inline
+from studies.models import Exclusion, Participant, QuestionnaireAnswer, Response, Study
 
 from .inputs import included_rows
 from .options import AnalysisOptions
@@ -53,7 +54,12 @@ class StudyAnalysis:
 
     results: dict[str, Any]
     tables: StudyTables
-    svgs: dict[str, str]
+    svg_files: dict[str, bytes]  # each plot as a whole SVG document (the export's NAME.svg)
+
+    @property
+    def svgs(self) -> dict[str, str]:
+        """Return each plot as an ``<svg>`` element to put straight into an HTML page."""
+        return {name: svg_inline(svg) for name, svg in self.svg_files.items()}
 
 
 def _exclusions(study: Study, responses: Table) -> dict[str, Any]:
@@ -188,19 +194,53 @@ def study_analysis_build(*, study: Study, options: AnalysisOptions | None = None
         results["sections"][key] = {"title": title, **section}
         results["plots"].update(plots)
     safe = json_safe(results)
-    svgs = {name: plot_svg_inline(spec, name=name) for name, spec in safe["plots"].items()}
-    return StudyAnalysis(results=safe, tables=tables, svgs=svgs)
+    svg_files = {
+        name: plot_render(spec, name=name, fmt="svg") for name, spec in safe["plots"].items()
+    }
+    return StudyAnalysis(results=safe, tables=tables, svg_files=svg_files)
 
 
 def analysis_fingerprint(study: Study) -> str:
-    """Return a key that changes whenever an answer, an exclusion or the study's status does."""
+    """Return a key that changes whenever anything the analysis shows does.
+
+    That is an answer, an exclusion, the study's status, and what the participants table
+    shows of a participant: arriving, consenting, their and their assignment's status,
+    the questionnaire and completing.
+    """
     answers = Response.objects.filter(participant__study=study).aggregate(
         n=Count("pk"), last=Max("pk")
     )
     exclusions = list(
         Exclusion.objects.filter(study=study).order_by("pk").values_list("pk", "revoked_at")
     )
-    text = repr((study.pk, study.uid, study.status, answers["n"], answers["last"], exclusions))
+    participants = list(
+        Participant.objects.filter(study=study)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "status",
+            "assignment__status",
+            "consented_at",
+            "questionnaire_at",
+            "completed_at",
+        )
+    )
+    questionnaire = QuestionnaireAnswer.objects.filter(participant__study=study).aggregate(
+        n=Count("pk"), last=Max("pk")
+    )
+    text = repr(
+        (
+            study.pk,
+            study.uid,
+            study.status,
+            answers["n"],
+            answers["last"],
+            exclusions,
+            participants,
+            questionnaire["n"],
+            questionnaire["last"],
+        )
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from analysis.compute.review import adjudications_by_method, criteria_by_method, flags_by_method
 from studies.models import Adjudication, Study
 
-from .inputs import CONTROL_METHOD, included_rows, method_order
+from .inputs import control_status, included_rows, method_order
 from .options import AnalysisOptions
 from .tables import Table
 
@@ -32,13 +32,7 @@ def review_section(
     methods = method_order([*study_methods, *(review["method"] for _, review in reviews)])
     section: dict[str, Any] = {
         "methods": list(methods),
-        "control": {
-            "method": CONTROL_METHOD,
-            "in_study": CONTROL_METHOD in methods,
-            "note": None
-            if CONTROL_METHOD in methods
-            else f"the {CONTROL_METHOD!r} control method was not reviewed",
-        },
+        "control": control_status(methods, "it was not reviewed"),
         "n_answers": len(rows),
     }
     if not reviews:

@@ -20,11 +20,10 @@ from analysis.compute.simulation import (
 )
 from studies.models import Study
 
-from .inputs import CONTROL_METHOD, included_rows, method_order
+from .inputs import CONTROL_METHOD, NO_EXPLANATION, control_status, included_rows, method_order
 from .options import AnalysisOptions
 from .tables import Table
 
-NO_EXPLANATION = "no explanation"
 PHASES = ("pre", "post")
 
 
@@ -42,19 +41,11 @@ def simulation_section(
         if r.get("predicted_label") is not None and r["phase"] in PHASES
     ]
     methods = method_order(study_methods)
-    present = CONTROL_METHOD in methods
     section: dict[str, Any] = {
         "methods": list(methods),
-        "control": {
-            "method": CONTROL_METHOD,
-            "in_study": present,
-            "note": None
-            if present
-            else (
-                f"the {CONTROL_METHOD!r} control method is not part of this study; the "
-                "condition without explanations is the only baseline"
-            ),
-        },
+        "control": control_status(
+            methods, "the condition without explanations is the only baseline"
+        ),
         "n_answers": len(rows),
     }
     if not rows:

@@ -16,27 +16,14 @@ from analysis.compute.aided import AidedAnswers, aided_task_summary
 from analysis.compute.rationales import RationaleSet, rationale_agreement
 from studies.models import Study
 
-from .inputs import CONTROL_METHOD, included_rows, method_order
+from .inputs import CONTROL_METHOD, NO_HIGHLIGHTS, control_status, included_rows, method_order
 from .options import AnalysisOptions
 from .tables import Table
-
-NO_HIGHLIGHTS = "no highlights"
 
 
 def _condition(row: dict[str, Any]) -> str:
     name = row.get("highlight_method") or NO_HIGHLIGHTS
     return f"{name} + prediction" if row.get("prediction_shown") else name
-
-
-def _control(methods: Sequence[str], what: str) -> dict[str, Any]:
-    present = CONTROL_METHOD in methods
-    return {
-        "method": CONTROL_METHOD,
-        "in_study": present,
-        "note": None
-        if present
-        else f"the {CONTROL_METHOD!r} control method is not part of this study, so {what}",
-    }
 
 
 def aided_section(
@@ -51,7 +38,7 @@ def aided_section(
     methods = method_order(study_methods)
     section: dict[str, Any] = {
         "methods": list(methods),
-        "control": _control(methods, "no highlight method can be compared with a floor"),
+        "control": control_status(methods, "no highlight method can be compared with a floor"),
         "n_answers": len(rows),
         "n_without_gold": sum(
             r.get("label") is not None and r.get("gold_label") is None
@@ -130,7 +117,7 @@ def rationale_section(
     methods = method_order(study_methods)
     section: dict[str, Any] = {
         "methods": list(methods),
-        "control": _control(
+        "control": control_status(
             methods, "the new rationales will not score a floor method in compute_scores"
         ),
         "n_answers": len(rows),

@@ -7,7 +7,10 @@ import re
 import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from analysis import bundle
 from analysis.bundle import bundle_files, table_csv
 from analysis.services.results import study_analysis_build
 from analysis.services.tables import Column, Table
@@ -109,3 +112,87 @@ def test_export_refuses_a_folder_in_use_and_an_unknown_study(rated, tmp_path):
     with pytest.raises(CommandError, match="no study"):
         call_command("export_analysis", study="no-such-study", out=str(tmp_path / "x"))
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("key", ["z" * 32, "0123456789abcdef0123456789abcdefgh-x"])
+def test_export_names_study_for_a_malformed_uid(rated, tmp_path, key):
+    with pytest.raises(CommandError, match=r"--study .*no study with this id, uid or name"):
+        call_command("export_analysis", study=key, out=str(tmp_path / "x"))
+    assert not (tmp_path / "x").exists()
+
+
+def test_export_finds_a_study_by_uid(rated, tmp_path):
+    call_command("export_analysis", study=str(rated.uid), out=str(tmp_path / "x"), resamples=0)
+    assert (tmp_path / "x" / "manifest.json").exists()
+
+
+def test_export_refuses_bad_options_naming_the_option(rated, tmp_path):
+    out = str(tmp_path / "x")
+    with pytest.raises(CommandError, match=r"--seed: expected a seed >= 0, got -1"):
+        call_command("export_analysis", study=str(rated.pk), out=out, seed=-1)
+    with pytest.raises(CommandError, match=r"--resamples: expected 0 to 20000, got 99999"):
+        call_command("export_analysis", study=str(rated.pk), out=out, resamples=99999)
+    with pytest.raises(CommandError, match=r"--resampling: expected one of .*got 'rows'"):
+        call_command("export_analysis", study=str(rated.pk), out=out, resampling="rows")
+    with pytest.raises(CommandError, match=r"--interval"):
+        call_command("export_analysis", "--study", str(rated.pk), "--out", out, "--interval=bca")
+    assert not (tmp_path / "x").exists()
+
+
+def test_export_uses_and_records_every_option(rated, tmp_path):
+    out = tmp_path / "x"
+    call_command(
+        "export_analysis",
+        "--study",
+        str(rated.pk),
+        "--out",
+        str(out),
+        "--resamples=20",
+        "--seed=7",
+        "--level=0.9",
+        "--resampling=participant",
+        "--interval=percentile",
+    )
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["analysis"]["options"] == {
+        "n_resamples": 20,
+        "level": 0.9,
+        "resampling": "participant",
+        "interval": "percentile",
+        "seed": 7,
+    }
+    assert manifest["rerun"] == (
+        f"python manage.py export_analysis --study {rated.pk} --out DIR --resamples 20 "
+        "--seed 7 --level 0.9 --resampling participant --interval percentile"
+    )
+
+
+def test_bundle_svgs_are_the_analysis_plots_not_drawn_again(rated, monkeypatch):
+    analysis = study_analysis_build(study=rated, options=FAST)
+    drawn: list[str] = []
+    original = bundle.plot_render
+
+    def render(spec, *, name, fmt):
+        drawn.append(fmt)
+        return original(spec, name=name, fmt=fmt)
+
+    monkeypatch.setattr(bundle, "plot_render", render)
+    files = bundle_files(study=rated, analysis=analysis)
+    assert analysis.results["plots"]
+    assert drawn == ["png"] * len(analysis.results["plots"])
+    for name, spec in analysis.results["plots"].items():
+        svg = files[f"plots/{name}.svg"]
+        assert svg == original(spec, name=name, fmt="svg")
+        assert svg.startswith(b"<?xml")
+        assert svg.decode().endswith(analysis.svgs[name])
+        assert analysis.svgs[name].startswith("<svg")
+
+
+def test_manifest_counts_list_items_in_one_query(rated):
+    with CaptureQueriesContext(connection) as queries:
+        design = bundle._design(rated)
+    assert [lst["n_items"] for lst in design["lists"]] == [
+        lst.items.count() for lst in rated.lists.order_by("index")
+    ]
+    assert len(design["lists"]) > 1
+    assert sum("studies_studylist_items" in q["sql"] for q in queries.captured_queries) == 1

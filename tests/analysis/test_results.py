@@ -13,7 +13,11 @@ from analysis.simulation import participants_simulate
 from studies.models import Participant, Trial
 from studies.services.assignment import EntryIds, participant_enter
 from studies.services.exclusions import exclusion_create, exclusion_revoke
-from studies.services.participants import participant_consent, participant_instructions_read
+from studies.services.participants import (
+    participant_complete,
+    participant_consent,
+    participant_instructions_read,
+)
 from studies.services.responses import response_submit
 from tests.studies.factories import make_study
 
@@ -100,6 +104,18 @@ def test_exclusions_leave_participants_out_and_are_counted(rated, researcher):
     assert again["exclusions"]["n_participants_excluded"] == 0
     assert again["exclusions"]["n_revoked"] == 1
     assert again["counts"] == before["counts"]
+
+
+def test_cached_analysis_notices_a_participant_completing(rating_study):
+    person = answer_everything(rating_study, "finisher", 4)
+    before = study_analysis_get(study=rating_study, options=FAST)
+    assert before.results["counts"]["participants_completed"] == 0
+    participant_complete(participant=person)  # no new answer, only the status changes
+    after = study_analysis_get(study=rating_study, options=FAST)
+    assert after.results["counts"]["participants_completed"] == 1
+    (row,) = after.tables.participants.rows
+    assert row["status"] == "completed"
+    assert row["completed_at"] is not None
 
 
 def test_no_answers_then_one_participant_give_messages_never_nan(rating_study, client, researcher):

@@ -6,7 +6,6 @@ from scipy import stats
 
 from analysis.simulation import (
     SIMULATED_PREFIX,
-    participant_is_simulated,
     participants_simulate,
     simulated_participant_ids,
 )
@@ -36,8 +35,6 @@ def test_simulated_participants_complete_through_the_services_and_are_marked(rat
     assert participants_simulate(study=rating_study, n=12, seed=2) == 11  # one place is taken
     simulated = Participant.objects.filter(study=rating_study).exclude(pk=real.pk)
     assert {p.status for p in simulated} == {Participant.Status.COMPLETED}
-    assert all(participant_is_simulated(p) for p in simulated)
-    assert not participant_is_simulated(real)
     assert simulated_participant_ids(rating_study) == {p.pk for p in simulated}
     assert all(p.invitation.label.startswith(SIMULATED_PREFIX) for p in simulated)
     # Every trial answered once, through the type's own validation.

@@ -6,12 +6,11 @@ from itertools import combinations
 
 import krippendorff
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
 from analysis.compute.bootstrap import iter_resamples
-from analysis.compute.rationales import RationaleSet, plausibility_by_method, rationale_agreement
+from analysis.compute.rationales import RationaleSet, rationale_agreement
 
 
 def _rationales(seed, n_instances=12, n_annotators=4):
@@ -107,54 +106,6 @@ def test_mean_pairwise_f1_matches_sklearn_and_item_bootstrap():
     assert result.mean_pairwise_f1.ci.lower == pytest.approx(np.quantile(means, 0.1))
     assert result.n_instances == 12
     json.dumps(result.to_dict(), allow_nan=False)
-
-
-def test_plausibility_by_method_matches_pandas_and_item_bootstrap():
-    rng = np.random.default_rng(4)
-    n_items, methods = 10, ("attention", "ig", "random")
-    item = np.repeat(np.arange(n_items), 3)
-    method = np.tile(np.arange(3), n_items)
-    token_f1 = np.clip(rng.normal(0.5, 0.2, item.size) - 0.3 * (method == 2), 0, 1)
-    token_f1[4] = np.nan  # no rationale for that explanation
-    results = plausibility_by_method(
-        {"token_f1": token_f1},
-        item * 7,
-        method,
-        methods,
-        reference_method="random",
-        n_resamples=40,
-        seed=8,
-    )
-    frame = pd.DataFrame({"item": item, "method": method, "score": token_f1})
-    expected = frame.groupby("method")["score"].mean()
-    chunk = next(
-        iter_resamples(
-            "item",
-            n_participants=1,
-            n_items=n_items,
-            n_answers=item.size,
-            n_resamples=40,
-            seed=8,
-            chunk_size=40,
-        )
-    )
-    draws = []
-    for b in range(40):
-        drawn = pd.DataFrame({"item": np.repeat(np.arange(n_items), chunk.item[b].astype(int))})
-        draws.append(
-            frame.merge(drawn, on="item").groupby("method")["score"].mean().reindex(range(3))
-        )
-    draws = np.array(draws)
-    for k in range(3):
-        assert results[k].mean.value == pytest.approx(expected[k])
-        assert results[k].mean.ci.lower == pytest.approx(np.quantile(draws[:, k], 0.025))
-    assert results[1].n_explanations == 9
-    differences = results[3:]
-    assert [d.method for d in differences] == ["attention", "ig"]
-    assert differences[0].mean.value == pytest.approx(expected[0] - expected[2])
-    assert differences[0].mean.ci.upper == pytest.approx(
-        np.quantile(draws[:, 0] - draws[:, 2], 0.975)
-    )
 
 
 def test_degenerate_rationales():
