@@ -58,6 +58,21 @@ class Batch:
         """Return the number of instances."""
         return int(self.input_ids.shape[0])
 
+    @property
+    def device(self) -> torch.device:
+        """Return the device the batch's tensors are on."""
+        return self.input_ids.device
+
+    def to(self, device: torch.device | str) -> "Batch":
+        """Return this batch with every tensor, contexts included, on ``device``."""
+        target = torch.device(device)
+        return Batch(
+            self.input_ids.to(target),
+            self.mask.to(target),
+            None if self.context_ids is None else self.context_ids.to(target),
+            None if self.context_mask is None else self.context_mask.to(target),
+        )
+
     def select(self, indices: torch.Tensor) -> "Batch":
         """Return the instances at ``indices``, padding trimmed to their longest sequence."""
         mask = self.mask[indices]

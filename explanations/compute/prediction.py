@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from explanations.compute.architectures import as_classifier
+from explanations.compute.architectures import as_classifier, device_of
 from explanations.compute.batching import make_batch
 
 
@@ -21,7 +21,8 @@ def predict_proba(
 
     Sequences are sorted by length and batched internally (less padding, same
     result); an empty sequence (every token deleted) gets the model's output for
-    no tokens at all. The model runs in eval mode and is left in its former mode.
+    no tokens at all. Batches go to the model's device. The model runs in eval mode
+    and is left in its former mode.
     """
     if contexts is not None and len(contexts) != len(seqs):
         raise ValueError(f"{len(contexts)} contexts for {len(seqs)} sequences")
@@ -29,6 +30,7 @@ def predict_proba(
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     classifier = as_classifier(model)
     num_labels = classifier.output.out_features
+    device = device_of(classifier)
     result = np.zeros((len(seqs), num_labels), dtype=np.float64)
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]), reverse=True)
     was_training = model.training
@@ -40,9 +42,9 @@ def predict_proba(
                 batch = make_batch(
                     [seqs[i] for i in chunk],
                     None if contexts is None else [contexts[i] for i in chunk],
-                )
+                ).to(device)
                 probabilities = torch.softmax(model(batch).logits, dim=-1)
-                result[chunk] = probabilities.to(torch.float64).numpy()
+                result[chunk] = probabilities.to(torch.float64).cpu().numpy()
     finally:
         model.train(was_training)
     return result

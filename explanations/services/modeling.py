@@ -16,8 +16,6 @@ from .model_store import model_load, model_store_path
 from .predictions import predictions_store
 from .progress import Progress, no_progress
 
-ARCHITECTURES = ("bilstm_attention", "transformer")
-
 
 def model_train(
     *,
@@ -35,11 +33,9 @@ def model_train(
     The vocabulary comes from the dataset's tokens; the held-out split, early stopping
     and reported metrics are those of :func:`explanations.compute.training.train_classifier`.
     Re-training under an existing name is refused (models are referenced by studies).
+    An unknown architecture or a config value no model can have raises ValueError
+    (:func:`explanations.compute.architectures.resolve_config`) before any training.
     """
-    if architecture not in ARCHITECTURES:
-        raise ValueError(
-            f"architecture {architecture!r}: expected one of {', '.join(ARCHITECTURES)}"
-        )
     if ClassifierModel.objects.filter(name=name).exists():
         raise ValueError(f"a model named {name!r} exists already; choose another name")
     instances = list(dataset.instances.filter(gold_label__isnull=False).order_by("position"))

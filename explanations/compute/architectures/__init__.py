@@ -8,6 +8,7 @@ can be saved with the weights and rebuilt.
 from collections.abc import Mapping
 from typing import Any
 
+import torch
 from torch import nn
 
 from explanations.compute.architectures.bilstm import (
@@ -38,10 +39,44 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 _REQUIRED = ("architecture", "vocab_size", "num_labels")
+_POSITIVE = ("embedding_dim", "hidden_dim", "num_layers", "num_heads", "max_length")
+
+
+def _is_integer(value: Any) -> bool:
+    """Return whether ``value`` is an int (a bool is not one here)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_values(resolved: Mapping[str, Any]) -> None:
+    """Raise ValueError naming the first config value that cannot build a model."""
+    for key in ("vocab_size", "num_labels"):
+        if not _is_integer(resolved[key]) or resolved[key] < 2:
+            raise ValueError(f"model config {key} must be an integer >= 2, got {resolved[key]!r}")
+    positive = [key for key in _POSITIVE if key in resolved]
+    if resolved.get("attention_dim") is not None:
+        positive.append("attention_dim")
+    for key in positive:
+        if not _is_integer(resolved[key]) or resolved[key] < 1:
+            raise ValueError(f"model config {key} must be an integer >= 1, got {resolved[key]!r}")
+    dropout = resolved["dropout"]
+    if not isinstance(dropout, int | float) or isinstance(dropout, bool) or not 0 <= dropout < 1:
+        raise ValueError(f"model config dropout must be a number in [0, 1), got {dropout!r}")
+    if "num_heads" in resolved and resolved["embedding_dim"] % resolved["num_heads"]:
+        raise ValueError(
+            f"model config embedding_dim {resolved['embedding_dim']} is not divisible by "
+            f"num_heads {resolved['num_heads']} (each head takes an equal share)"
+        )
 
 
 def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Return ``config`` with every default filled in; reject unknown or missing keys."""
+    """Return ``config`` with every default filled in.
+
+    Raises ValueError for unknown or missing keys and for values no model can have:
+    sizes (``embedding_dim``, ``hidden_dim``, ``num_layers``, ``num_heads``,
+    ``max_length``, ``attention_dim`` unless None) must be integers >= 1,
+    ``dropout`` in [0, 1), and the transformer's ``embedding_dim`` a multiple of
+    ``num_heads``.
+    """
     missing = [key for key in _REQUIRED if key not in config]
     if missing:
         raise ValueError(f"model config is missing {', '.join(missing)}")
@@ -57,9 +92,7 @@ def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
     resolved = {key: config[key] for key in _REQUIRED} | {
         key: config.get(key, value) for key, value in defaults.items()
     }
-    for key in ("vocab_size", "num_labels"):
-        if not isinstance(resolved[key], int) or resolved[key] < 2:
-            raise ValueError(f"model config {key} must be an integer >= 2, got {resolved[key]!r}")
+    _check_values(resolved)
     return resolved
 
 
@@ -86,6 +119,11 @@ def as_classifier(model: nn.Module) -> Classifier:
     return model
 
 
+def device_of(model: nn.Module) -> torch.device:
+    """Return the device of a model built here (that of its token embeddings)."""
+    return as_classifier(model).embedding.weight.device
+
+
 def architecture_of(model: nn.Module) -> str:
     """Return the architecture name of a model built here."""
     return as_classifier(model).architecture
@@ -100,6 +138,7 @@ __all__ = [
     "architecture_of",
     "as_classifier",
     "build_model",
+    "device_of",
     "masked_softmax",
     "resolve_config",
     "reverse_within_length",

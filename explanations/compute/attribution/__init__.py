@@ -36,6 +36,7 @@ from explanations.compute.architectures import (
     BiLSTMAttentionClassifier,
     Classifier,
     as_classifier,
+    device_of,
 )
 from explanations.compute.attribution import (
     attention,
@@ -108,7 +109,8 @@ def explain(
     ``params``: the method's parameters (see :func:`method_parameters`).
     Raises ValueError for an unknown method or parameter, or a method the
     architecture does not support (``lrp`` on a transformer, ``attention_rollout``
-    on the BiLSTM). The model is run in eval mode and left in the mode it was in.
+    on the BiLSTM). The model is run in eval mode and left in the mode it was in;
+    the batch is moved to the model's device.
     """
     resolved = method_parameters(method, **params)
     classifier = as_classifier(model)
@@ -118,6 +120,7 @@ def explain(
         raise ValueError(
             f"method {method!r} is not available for architecture {architecture!r}: {reason}"
         )
+    batch = batch.to(device_of(classifier))
     targets = resolve_targets(target, batch, classifier.output.out_features)
     was_training = classifier.training
     classifier.eval()

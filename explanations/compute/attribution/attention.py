@@ -31,7 +31,7 @@ ATTENTION_CHUNK = 128
 def rollout(layer_attentions: list[torch.Tensor], residual: float) -> torch.Tensor:
     """Return the attention rollout [B, S, S] of per-layer maps [B, heads, S, S]."""
     first = layer_attentions[0]
-    identity = torch.eye(first.shape[-1], dtype=first.dtype)
+    identity = torch.eye(first.shape[-1], dtype=first.dtype, device=first.device)
     result = identity.expand(first.shape[0], -1, -1)
     for attention in layer_attentions:
         mixed = (1.0 - residual) * attention.mean(dim=1) + residual * identity

@@ -49,7 +49,9 @@ def _original(cell: StackedCell, projected: torch.Tensor) -> tuple[torch.Tensor,
 def _gather_states(states: torch.Tensor, step: torch.Tensor, row: torch.Tensor) -> torch.Tensor:
     """Return ``states[d, step[d, ...], row[d, ...]]`` for both directions (one index_select)."""
     directions, length, size, hidden = states.shape
-    offset = torch.arange(directions).view(-1, *([1] * (step.dim() - 1))) * (length * size)
+    offset = torch.arange(directions, device=step.device).view(-1, *([1] * (step.dim() - 1))) * (
+        length * size
+    )
     flat = (offset + step * size + row).reshape(-1)
     return torch.index_select(states.view(-1, hidden), 0, flat).view(*step.shape, hidden)
 
@@ -77,11 +79,13 @@ def _variant_states(
     started = (start > 0).to(projected.dtype)[None, :, None]
     previous = (start - 1).clamp(min=0)[None, :].expand(2, -1)
     state = _gather_states(cells, previous, instance) * started
-    times = torch.arange(max(steps, 1))[None, :, None].expand(2, -1, rows)
+    device = projected.device
+    times = torch.arange(max(steps, 1), device=device)[None, :, None].expand(2, -1, rows)
     outputs = _gather_states(hiddens, times, instance[:, None, :].expand(-1, times.shape[1], -1))
     flat_inputs = projected.view(length, 2 * size, -1)
-    flat_index = instance + torch.arange(2)[:, None] * size
-    active = torch.searchsorted(start, torch.arange(max(steps, 1)), right=True).tolist()
+    flat_index = instance + torch.arange(2, device=device)[:, None] * size
+    step_numbers = torch.arange(max(steps, 1), device=device)
+    active = torch.searchsorted(start, step_numbers, right=True).tolist()
     before = 0
     for step in range(steps):
         count = active[step]
@@ -106,9 +110,9 @@ def _aligned_backward(
     row's length; ``rows[r]`` says which of its rows holds canonical row r.
     """
     _, length, size, hidden = states.shape
-    times = torch.arange(length)[:, None]
+    times = torch.arange(length, device=states.device)[:, None]
     source_time = torch.where(times < lengths[None, :], lengths[None, :] - 1 - times, times)
-    source_row = torch.arange(size) if rows is None else rows
+    source_row = torch.arange(size, device=states.device) if rows is None else rows
     flat = (length * size + source_time * size + source_row[None, :]).reshape(-1)
     return torch.index_select(states.view(-1, hidden), 0, flat).view(length, -1, hidden)
 
@@ -138,7 +142,7 @@ def erasure_scores(
         logits = readout.logits(hiddens[0], _aligned_backward(hiddens, lengths), sub.mask.T, query)
         chosen = chunk_targets(targets, indices, logits)
         original = target_probability(logits, chosen)
-        scores = torch.zeros(sub.input_ids.shape, dtype=logits.dtype)
+        scores = torch.zeros(sub.input_ids.shape, dtype=logits.dtype, device=logits.device)
         position, instance = sub.mask.T.nonzero(as_tuple=True)
         if len(instance):
             backward_start = lengths[instance] - 1 - position
@@ -147,7 +151,8 @@ def erasure_scores(
             outputs = _variant_states(cell, projected, hiddens, cells, rows, position, omit)
             variant_lengths = lengths[instance] - int(omit)
             backward = _aligned_backward(outputs, variant_lengths, torch.argsort(backward_order))
-            variant_mask = torch.arange(outputs.shape[1])[:, None] < variant_lengths[None, :]
+            steps = torch.arange(outputs.shape[1], device=outputs.device)
+            variant_mask = steps[:, None] < variant_lengths[None, :]
             row_query = None if query is None else query[instance]
             erased_logits = readout.logits(outputs[0], backward, variant_mask, row_query)
             erased = target_probability(erased_logits, chosen[instance])

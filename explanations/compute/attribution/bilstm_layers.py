@@ -36,14 +36,15 @@ class StackedCell:
         """Copy the weights of ``model.lstm_forward`` and ``model.lstm_backward``."""
         lstms = [LSTMWeights.of(model.lstm_forward), LSTMWeights.of(model.lstm_backward)]
         hidden = model.lstm_forward.hidden_size
+        device = lstms[0].weight_ih.device
         order = torch.cat(
             [
-                torch.arange(0, 2 * hidden),
-                torch.arange(3 * hidden, 4 * hidden),
-                torch.arange(2 * hidden, 3 * hidden),
+                torch.arange(0, 2 * hidden, device=device),
+                torch.arange(3 * hidden, 4 * hidden, device=device),
+                torch.arange(2 * hidden, 3 * hidden, device=device),
             ]
         )
-        scale = torch.ones(4 * hidden)
+        scale = torch.ones(4 * hidden, device=device)
         scale[3 * hidden :] = 2.0
         self.hidden = hidden
         self.weight_input = torch.stack(

@@ -39,14 +39,14 @@ def occluded_embeddings(
 ) -> torch.Tensor:
     """Return one copy of ``embeddings[instance[r]]`` per row with position ``position[r]`` zeroed."""
     rows = embeddings[instance].clone()
-    rows[torch.arange(len(instance)), position] = 0.0
+    rows[torch.arange(len(instance), device=rows.device), position] = 0.0
     return rows
 
 
 def omitted_batch(sub: Batch, instance: torch.Tensor, position: torch.Tensor) -> Batch:
     """Return one sequence per row: ``sub``'s sequence ``instance[r]`` without token ``position[r]``."""
     width = sub.input_ids.shape[1]
-    slots = torch.arange(max(width - 1, 1))
+    slots = torch.arange(max(width - 1, 1), device=sub.device)
     source = (slots[None, :] + (slots[None, :] >= position[:, None]).long()).clamp(max=width - 1)
     ids = sub.input_ids[instance].gather(1, source)
     lengths = sub.lengths[instance] - 1
@@ -75,7 +75,7 @@ def erasure_scores(
         chosen = chunk_targets(targets, indices, logits)
         original = target_probability(logits, chosen)
         instance, position = variant_rows(sub.mask)
-        scores = torch.zeros(sub.input_ids.shape, dtype=logits.dtype)
+        scores = torch.zeros(sub.input_ids.shape, dtype=logits.dtype, device=logits.device)
         if len(instance):
             if omit:
                 variant_logits = model(omitted_batch(sub, instance, position)).logits

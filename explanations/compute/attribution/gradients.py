@@ -96,12 +96,12 @@ def integrated_gradients(
     def chunk(indices: torch.Tensor, sub: Batch) -> list[Attribution]:
         embeddings = model.embed(sub).detach()
         dtype = embeddings.dtype
-        alphas = torch.as_tensor(nodes, dtype=dtype)
-        step_weights = torch.as_tensor(weights, dtype=dtype)
+        alphas = torch.as_tensor(nodes, dtype=dtype, device=embeddings.device)
+        step_weights = torch.as_tensor(weights, dtype=dtype, device=embeddings.device)
         base = baseline_embeddings(model, embeddings, params["baseline"])
         size = sub.size
         with torch.no_grad():
-            ends = sub.select(torch.arange(size).repeat(2))
+            ends = sub.select(torch.arange(size, device=sub.device).repeat(2))
             end_logits = model.forward_embeddings(torch.cat([embeddings, base]), ends).logits
         chosen = chunk_targets(targets, indices, end_logits[:size])
         f_x = target_logits(end_logits[:size], chosen)
@@ -109,7 +109,7 @@ def integrated_gradients(
         delta = embeddings - base
         path = base[:, None] + alphas[None, :, None, None] * delta[:, None]
         path = path.reshape(size * steps, *embeddings.shape[1:]).requires_grad_(True)
-        rows = sub.select(torch.arange(size).repeat_interleave(steps))
+        rows = sub.select(torch.arange(size, device=sub.device).repeat_interleave(steps))
         logits = model.forward_embeddings(path, rows).logits
         selected = target_logits(logits, chosen.repeat_interleave(steps))
         (grads,) = torch.autograd.grad(selected.sum(), path)

@@ -32,7 +32,6 @@ from torch import nn
 
 from explanations.compute.architectures import (
     BiLSTMAttentionClassifier,
-    masked_softmax,
     reverse_within_length,
 )
 from explanations.compute.attribution.recurrence import LSTMTrace, LSTMWeights, lstm_trace
@@ -157,8 +156,7 @@ def lrp_scores(
             [forward.hidden, reverse_within_length(backward.hidden, lengths)], dim=-1
         )
         query = exact.encode_query(sub)
-        weights = masked_softmax(exact.attention_scores(states, query), sub.mask)
-        pooled = torch.bmm(weights.unsqueeze(1), states).squeeze(1)
+        pooled, weights = exact.attend(states, sub.mask, query)
         logits = exact.classify(pooled, query)
         chosen = chunk_targets(targets, indices, logits)
         explained = logits.gather(1, chosen[:, None]).squeeze(1)

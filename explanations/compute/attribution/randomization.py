@@ -13,12 +13,12 @@ from explanations.compute.architectures import build_model
 
 
 def reinitialize(model: nn.Module, *, seed: int) -> nn.Module:
-    """Return a copy of ``model``'s architecture with freshly initialised weights (eval mode)."""
+    """Return a copy of ``model``'s architecture with fresh weights (eval mode, same device)."""
     config = getattr(model, "config", None)
     if not isinstance(config, dict):
         raise ValueError(f"{type(model).__name__} has no config: build it with build_model")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         fresh = build_model(config)
-    dtype = next(model.parameters()).dtype
-    return fresh.to(dtype).eval()
+    reference = next(model.parameters())
+    return fresh.to(device=reference.device, dtype=reference.dtype).eval()

@@ -1,7 +1,9 @@
 """An LSTM run step by step that keeps what ``nn.LSTM`` hides: gates and cell states.
 
 PyTorch's LSTM returns only the hidden states; LRP needs every gate and cell
-state, and the incremental erasure paths need the cell states to restart from.
+state. (The incremental erasure and gradient paths keep their own states, in
+:mod:`.bilstm_layers` and :mod:`.bilstm_gradients`; they share only
+:class:`LSTMWeights`.)
 The cell is PyTorch's (gate order i, f, g, o):
 ``i, f, o = sigmoid(.)``, ``g = tanh(.)`` of ``W_ih x_t + b_ih + W_hh h_{t-1} + b_hh``,
 ``c_t = f * c_{t-1} + i * g``, ``h_t = o * tanh(c_t)``; initial states are zero.

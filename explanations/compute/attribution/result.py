@@ -25,10 +25,10 @@ class Attribution:
 def resolve_targets(
     targets: Sequence[int] | None, batch: Batch, num_labels: int
 ) -> torch.Tensor | None:
-    """Check caller-given target classes and return them as a LongTensor [B] (or None)."""
+    """Check caller-given target classes; return them as a LongTensor [B] on the batch's device."""
     if targets is None:
         return None
-    resolved = torch.as_tensor(list(targets), dtype=torch.long)
+    resolved = torch.as_tensor(list(targets), dtype=torch.long, device=batch.device)
     if resolved.shape != (batch.size,):
         raise ValueError(f"{len(resolved)} targets for a batch of {batch.size} instances")
     if len(resolved) and (int(resolved.min()) < 0 or int(resolved.max()) >= num_labels):

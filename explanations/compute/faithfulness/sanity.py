@@ -14,6 +14,15 @@ import numpy as np
 from explanations.compute.faithfulness.ranking import spearman_rho
 
 
+def compared_scores(
+    trained: np.ndarray, randomized: np.ndarray, *, absolute: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the two score vectors the check correlates: as given, or their absolute values."""
+    if absolute:
+        return np.abs(trained), np.abs(randomized)
+    return trained, randomized
+
+
 def randomization_spearman(
     trained: np.ndarray, randomized: np.ndarray, *, absolute: bool = False
 ) -> float | None:
@@ -21,6 +30,4 @@ def randomization_spearman(
 
     None when undefined: fewer than two tokens, or either score vector constant.
     """
-    if absolute:
-        return spearman_rho(np.abs(trained), np.abs(randomized))
-    return spearman_rho(trained, randomized)
+    return spearman_rho(*compared_scores(trained, randomized, absolute=absolute))

@@ -40,7 +40,7 @@ from explanations.compute.faithfulness.ranking import (
     kendall_tau_b,
     undefined_correlation_reason,
 )
-from explanations.compute.faithfulness.sanity import randomization_spearman
+from explanations.compute.faithfulness.sanity import compared_scores, randomization_spearman
 from explanations.compute.faithfulness.variants import ProbabilityFn, VariantPool
 from explanations.compute.score_names import (
     AGREEMENT_JSD,
@@ -373,7 +373,7 @@ def _randomization(
             f"randomized[{method!r}]", randomized[method], lengths
         )
         for i, (trained, random) in enumerate(zip(vectors, random_vectors, strict=True)):
-            x, y = (np.abs(trained), np.abs(random)) if absolute else (trained, random)
+            x, y = compared_scores(trained, random, absolute=absolute)
             results[method][i].set(
                 RANDOMIZATION_SPEARMAN,
                 randomization_spearman(trained, random, absolute=absolute),

@@ -2,9 +2,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from explanations.compute.architectures import ARCHITECTURES
 from explanations.management.progress import progress_bar
 from explanations.models import Dataset
-from explanations.services.modeling import ARCHITECTURES, model_train
+from explanations.services.modeling import model_train
 
 
 class Command(BaseCommand):
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         config = {
             key: options[opt]
             for key, opt in (("embedding_dim", "embedding_dim"), ("hidden_dim", "hidden_dim"))
-            if options[opt]
+            if options[opt] is not None
         }
         try:
             with progress_bar(self.stderr, disable=options["verbosity"] == 0) as progress:

@@ -13,6 +13,7 @@ from explanations.compute.architectures import (
     BiLSTMAttentionClassifier,
     TransformerClassifier,
     build_model,
+    device_of,
     resolve_config,
     reverse_within_length,
 )
@@ -205,3 +206,79 @@ def test_bilstm_sizes_follow_the_config():
         empty = model(make_batch([[]]))
     assert math.isclose(float(empty.attention.sum()), 0.0)
     assert np.isfinite(empty.logits.numpy()).all()
+
+
+@pytest.mark.parametrize(
+    ("architecture", "key", "value", "message"),
+    [
+        ("bilstm_attention", "embedding_dim", -4, "embedding_dim must be an integer >= 1, got -4"),
+        ("bilstm_attention", "embedding_dim", 0, "embedding_dim must be an integer >= 1, got 0"),
+        ("bilstm_attention", "hidden_dim", 0, "hidden_dim must be an integer >= 1, got 0"),
+        ("bilstm_attention", "hidden_dim", 8.5, "hidden_dim must be an integer >= 1, got 8.5"),
+        ("bilstm_attention", "attention_dim", 0, "attention_dim must be an integer >= 1, got 0"),
+        ("bilstm_attention", "dropout", 1.0, r"dropout must be a number in \[0, 1\), got 1.0"),
+        ("bilstm_attention", "dropout", -0.1, r"dropout must be a number in \[0, 1\), got -0.1"),
+        ("bilstm_attention", "vocab_size", True, "vocab_size must be an integer >= 2, got True"),
+        ("transformer", "embedding_dim", -4, "embedding_dim must be an integer >= 1, got -4"),
+        ("transformer", "hidden_dim", -1, "hidden_dim must be an integer >= 1, got -1"),
+        ("transformer", "num_layers", 0, "num_layers must be an integer >= 1, got 0"),
+        ("transformer", "num_heads", 0, "num_heads must be an integer >= 1, got 0"),
+        ("transformer", "num_heads", "4", "num_heads must be an integer >= 1, got '4'"),
+        ("transformer", "max_length", 0, "max_length must be an integer >= 1, got 0"),
+        ("transformer", "dropout", "0.1", r"dropout must be a number in \[0, 1\), got '0.1'"),
+        ("transformer", "num_heads", 3, "embedding_dim 64 is not divisible by num_heads 3"),
+    ],
+)
+def test_config_values_no_model_can_have_are_refused_naming_the_field(
+    architecture, key, value, message
+):
+    config = {"architecture": architecture, "vocab_size": 50, "num_labels": 3, key: value}
+    with pytest.raises(ValueError, match=message):
+        resolve_config(config)
+
+
+def test_config_edge_values_that_build_a_model_are_accepted():
+    bilstm = resolve_config(
+        {"architecture": "bilstm_attention", "vocab_size": 5, "num_labels": 2, "dropout": 0}
+    )
+    assert bilstm["attention_dim"] is None
+    transformer = build_model(
+        {
+            "architecture": "transformer",
+            "vocab_size": 5,
+            "num_labels": 2,
+            "embedding_dim": 6,
+            "num_heads": 3,
+            "num_layers": 1,
+            "max_length": 1,
+        }
+    )
+    assert transformer.config["num_heads"] == 3
+
+
+def test_batch_to_moves_every_tensor_and_keeps_dtypes():
+    batch = make_batch([[4, 5, 6], [7]], [[1, 2], [3]])
+    same = batch.to("cpu")
+    assert same.device == torch.device("cpu")
+    assert torch.equal(same.input_ids, batch.input_ids)
+    assert torch.equal(same.context_ids, batch.context_ids)
+    # The meta device stands in for an accelerator: tensors move without data.
+    moved = batch.to(torch.device("meta"))
+    for tensor, original in (
+        (moved.input_ids, batch.input_ids),
+        (moved.mask, batch.mask),
+        (moved.context_ids, batch.context_ids),
+        (moved.context_mask, batch.context_mask),
+    ):
+        assert tensor.device.type == "meta"
+        assert tensor.dtype == original.dtype
+        assert tensor.shape == original.shape
+    assert make_batch([[1]]).to("meta").context_ids is None
+
+
+def test_device_of_is_the_embeddings_device():
+    model = _model("bilstm_attention")
+    assert device_of(model) == torch.device("cpu")
+    assert device_of(model.to("meta")).type == "meta"
+    with pytest.raises(ValueError, match="not a model built by build_model"):
+        device_of(nn.Linear(2, 2))

@@ -7,15 +7,23 @@ import numpy as np
 import pytest
 import torch
 
+from explanations.compute.architectures import build_model
 from explanations.compute.attribution import (
     METHOD_FAMILIES,
     METHODS,
     Attribution,
+    bilstm_erasure,
+    bilstm_gradients,
+    erasure,
     explain,
+    gradients,
+    lrp,
     method_parameters,
     reinitialize,
+    scheduling,
 )
-from explanations.compute.batching import make_batch
+from explanations.compute.batching import Batch, make_batch
+from tests.explanations.compute.conftest import config
 
 BILSTM_METHODS = [m for m in METHODS if m != "attention_rollout"]
 TRANSFORMER_METHODS = [m for m in METHODS if m != "lrp"]
@@ -218,15 +226,76 @@ def two_threads():
     torch.set_num_threads(previous)
 
 
-@pytest.mark.parametrize("method", ["gradient", "integrated_gradients", "occlusion", "lrp"])
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Make every method split the 12-instance batch into several chunks; record their counts."""
+    for module, name in (
+        (lrp, "LRP_CHUNK"),
+        (bilstm_erasure, "MAX_INSTANCES"),
+        (bilstm_gradients, "GRADIENT_CHUNK"),
+        (gradients, "GRADIENT_CHUNK"),
+        (erasure, "MAX_INSTANCES"),
+    ):
+        monkeypatch.setattr(module, name, 3)
+    calls: list[tuple[int, int]] = []
+    original = scheduling.run_chunks
+
+    def counting(function, chunks):
+        items = list(chunks)
+        calls.append((len(items), torch.get_num_threads()))
+        return original(function, items)
+
+    monkeypatch.setattr(scheduling, "run_chunks", counting)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("model_name", "method"),
+    [
+        ("trained_bilstm", "gradient"),
+        ("trained_bilstm", "integrated_gradients"),
+        ("trained_bilstm", "occlusion"),
+        ("trained_bilstm", "lrp"),
+        ("trained_transformer", "gradient"),
+        ("trained_transformer", "occlusion"),
+    ],
+)
 def test_chunks_on_two_worker_threads_give_the_sequential_results(
-    trained_bilstm, sentiment_batch, method, two_threads
+    request, sentiment_batch, model_name, method, two_threads, small_chunks
 ):
-    model = trained_bilstm.model
+    model = request.getfixturevalue(model_name).model
     parallel = explain(model, sentiment_batch, method)
+    # Several chunks with two threads: run_chunks really used its worker pool.
+    assert small_chunks
+    assert all(count > 1 and threads == 2 for count, threads in small_chunks)
     assert torch.get_num_threads() == 2
     torch.set_num_threads(1)
     sequential = explain(model, sentiment_batch, method)
     for ours, reference in zip(parallel, sequential, strict=True):
         np.testing.assert_allclose(ours.scores, reference.scores, rtol=1e-5, atol=1e-7)
         assert ours.target == reference.target
+
+
+def test_explain_moves_the_batch_to_the_models_device(monkeypatch, trained_bilstm):
+    moves: list[torch.device] = []
+    original = Batch.to
+
+    def recording(self, device):
+        moves.append(torch.device(device))
+        return original(self, device)
+
+    monkeypatch.setattr(Batch, "to", recording)
+    batch = make_batch([[4, 15, 60], [33]])
+    results = explain(trained_bilstm.model, batch, "occlusion", target=[0, 1])
+    assert moves == [torch.device("cpu")]
+    assert [r.target for r in results] == [0, 1]
+
+
+@pytest.mark.parametrize("architecture", ["bilstm_attention", "transformer"])
+def test_reinitialize_keeps_the_models_device_and_dtype(architecture):
+    # The meta device stands in for an accelerator: parameters move without data.
+    model = build_model(config(architecture)).to(device="meta", dtype=torch.float64)
+    twin = reinitialize(model, seed=1)
+    parameter = next(twin.parameters())
+    assert parameter.device.type == "meta"
+    assert parameter.dtype == torch.float64

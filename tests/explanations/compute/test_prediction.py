@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from explanations.compute.batching import make_batch
+from explanations.compute.batching import Batch, make_batch
 from explanations.compute.prediction import predict_proba
 
 
@@ -50,3 +50,25 @@ def test_model_mode_is_restored(trained_bilstm):
         assert model.training
     finally:
         model.eval()
+
+
+def _spy_on_batch_moves(monkeypatch) -> list[torch.device]:
+    """Record the device of every Batch.to call (there is no accelerator to move to here)."""
+    moves: list[torch.device] = []
+    original = Batch.to
+
+    def recording(self, device):
+        moves.append(torch.device(device))
+        return original(self, device)
+
+    monkeypatch.setattr(Batch, "to", recording)
+    return moves
+
+
+def test_batches_go_to_the_models_device(monkeypatch, trained_pair_bilstm):
+    moves = _spy_on_batch_moves(monkeypatch)
+    model = trained_pair_bilstm.model
+    seqs, contexts = [[40, 22], [41], [22, 23, 60]], [[22], [23, 71], []]
+    result = predict_proba(model, seqs, contexts, batch_size=2)
+    assert moves == [torch.device("cpu")] * 2
+    np.testing.assert_allclose(result, _one_by_one(model, seqs, contexts), atol=1e-6)
