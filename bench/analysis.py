@@ -23,9 +23,11 @@ extrapolates its time linearly, saying so in the table).
 """
 
 import argparse
+import os
 import time
 
 import krippendorff
+import numba
 import numpy as np
 import pandas as pd
 import torch
@@ -35,6 +37,7 @@ from analysis.compute.agreement import krippendorff_alpha_long
 from analysis.compute.answers import RatingAnswers
 from analysis.compute.bootstrap import iter_resamples
 from analysis.compute.correlation import plausibility_faithfulness_correlations
+from analysis.compute.rank import _workers as rank_workers
 from analysis.compute.ratings import method_mean_ratings
 
 
@@ -212,6 +215,19 @@ def largest_difference(correlations, means, loop_correlations, loop_means) -> fl
     return worst
 
 
+def threads_line(n_resamples: int) -> str:
+    """Say how many threads each side uses: ours as the rank kernels decide, the loop one."""
+    if hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    return (
+        f"threads: ours {rank_workers(n_resamples)} for the rank kernels (the {cores} "
+        f"core(s) this process may use, capped by NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS}"
+        f", at most one per 8 resamples); the pandas loop 1 (single-threaded)"
+    )
+
+
 def main() -> None:
     """Run the benchmark and print ours next to the peers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -236,6 +252,7 @@ def main() -> None:
         f"{answers.n_items:,} items, {size['methods']} methods; "
         f"{n_resamples:,} two-way bootstrap resamples"
     )
+    print(threads_line(n_resamples))
 
     clocks, correlations, means = run_ours(answers, faithfulness, n_resamples, seed)
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from analysis.simulation import ANSWERERS, participants_simulate, simulated_participant_ids
-from explanations.models import ClassifierModel, Dataset
+from explanations.models import ClassifierModel, Dataset, Job
 from explanations.services.computing import explanations_compute, scores_compute
 from explanations.services.datasets import dataset_import
 from explanations.services.modeling import model_predict, model_train
@@ -138,14 +138,28 @@ def demo_models_ensure(*, owner: User, progress: Progress = no_progress) -> list
             )
         if model.predictions.count() < dataset.instances.count():
             model_predict(model=model, dataset=dataset, progress=progress)
-        explanations_compute(
-            model=model, dataset=dataset, methods=methods, created_by=owner, progress=progress
+        _job_succeeded(
+            explanations_compute(
+                model=model, dataset=dataset, methods=methods, created_by=owner, progress=progress
+            ),
+            model=model,
         )
-        scores_compute(
-            model=model, dataset=dataset, metrics=metrics, created_by=owner, progress=progress
+        _job_succeeded(
+            scores_compute(
+                model=model, dataset=dataset, metrics=metrics, created_by=owner, progress=progress
+            ),
+            model=model,
         )
         models.append(model)
     return models
+
+
+def _job_succeeded(job: Job, *, model: ClassifierModel) -> None:
+    """Raise when ``job`` failed (a job run in-process records its failure and returns)."""
+    if job.status == Job.Status.FAILED:
+        raise RuntimeError(
+            f"{job.get_kind_display()} for model {model.name} failed (job {job.pk}): {job.error}"
+        )
 
 
 # (name, study type, methods, extra design fields); every study has attention checks.
@@ -205,7 +219,10 @@ def _links(study: Study) -> DemoStudy:
 
 
 def demo_studies_ensure(*, owner: User) -> list[DemoStudy]:
-    """Create and launch the demo studies (skipping any already there, by name)."""
+    """Create and launch the demo studies, found by name (idempotent).
+
+    A study an interrupted run created but did not launch is still a draft: it is launched.
+    """
     dataset = Dataset.objects.get(name=SENTIMENT)
     model = ClassifierModel.objects.get(name="demo-bilstm")
     studies = []
@@ -229,6 +246,7 @@ def demo_studies_ensure(*, owner: User) -> list[DemoStudy]:
                 **extra,
             )
             study = study_create(owner=owner, design=design)
+        if study.status == Study.Status.DRAFT:
             study = study_launch(study=study)
         if not study.invitations.filter(used_at__isnull=True).exists():
             invitations_create(study=study, labels=["Demo expert"])

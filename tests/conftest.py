@@ -4,7 +4,6 @@ import os
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 from rest_framework.test import APIClient
 
 
@@ -46,8 +45,3 @@ def api(researcher):
     client = APIClient()
     client.force_authenticate(researcher)
     return client
-
-
-@pytest.fixture
-def on_postgres() -> bool:
-    return connection.vendor == "postgresql"

@@ -1,10 +1,10 @@
 """Compute explanations and their scores for a model and dataset, as sharded jobs.
 
 ``explanations_compute`` and ``scores_compute`` create a :class:`Job` over the instances
-still missing something (re-running skips what is done; ``force`` recomputes) and run it
-in-process or on Celery (see :mod:`explanations.services.jobs`). The shard handlers below
-turn rows into arrays, call the pure functions of ``explanations.compute``, and write the
-results back with upserts.
+still missing something (re-running skips what is done, and returns an unsaved, done job
+when nothing is missing; ``force`` recomputes) and run it in-process or on Celery (see
+:mod:`explanations.services.jobs`). The shard handlers below turn rows into arrays, call
+the pure functions of ``explanations.compute``, and write the results back with upserts.
 """
 
 import functools

@@ -48,21 +48,28 @@ def job_create(
     shard_size: int | None = None,
     created_by: Any = None,
 ) -> Job:
-    """Create a job and its shards over ``instance_ids`` (in the given order)."""
+    """Create a job and its shards over ``instance_ids`` (in the given order).
+
+    With no instances there is nothing to do: the job returned is done and unsaved
+    (``pk`` None), so a re-run that skips everything adds no row to the job lists.
+    """
     size = shard_size or settings.ELEPHANT_SHARD_SIZE
     ids = list(instance_ids)
+    job = Job(
+        kind=kind,
+        model=model,
+        dataset=dataset,
+        parameters=parameters,
+        total_shards=(len(ids) + size - 1) // size,
+        total_items=len(ids),
+        backend="celery" if settings.CELERY_BROKER_URL else "in-process",
+        created_by=created_by,
+        status=Job.Status.PENDING if ids else Job.Status.DONE,
+    )
+    if not ids:
+        return job
     with transaction.atomic():
-        job = Job.objects.create(
-            kind=kind,
-            model=model,
-            dataset=dataset,
-            parameters=parameters,
-            total_shards=(len(ids) + size - 1) // size,
-            total_items=len(ids),
-            backend="celery" if settings.CELERY_BROKER_URL else "in-process",
-            created_by=created_by,
-            status=Job.Status.PENDING if ids else Job.Status.DONE,
-        )
+        job.save()
         JobShard.objects.bulk_create(
             [
                 JobShard(job=job, index=k, instance_ids=ids[start : start + size])
@@ -115,8 +122,11 @@ def job_run(
 
     With Celery the shards are queued and, when ``wait``, this waits for workers to
     finish them (a worker's failure marks the job failed). Failed shards of an earlier
-    run are retried.
+    run are retried. An unsaved job (nothing to do, see :func:`job_create`) is returned
+    as it is.
     """
+    if job.pk is None:
+        return job
     pending = list(job.shards.exclude(status=JobShard.Status.DONE).values_list("pk", flat=True))
     if pending:
         Job.objects.filter(pk=job.pk).update(status=Job.Status.PENDING, error="")

@@ -1,5 +1,7 @@
 """Training, prediction, explanation and score jobs through the services and commands."""
 
+import io
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -137,3 +139,30 @@ def test_agreement_scores_are_not_recomputed_on_a_rerun(tiny):
     explanations_compute(model=model, dataset=dataset, methods=["attention", "gradient"])
     scores_compute(model=model, dataset=dataset, metrics=["agreement_tau"])
     assert scores_compute(model=model, dataset=dataset, metrics=["agreement_tau"]).total_items == 0
+
+
+def test_a_rerun_with_nothing_to_do_adds_no_job_row(tiny):
+    model, dataset = tiny
+    explanations_compute(model=model, dataset=dataset, methods=["gradient", "random"])
+    scores_compute(model=model, dataset=dataset, metrics=["sufficiency"])
+    rows = Job.objects.count()
+    explained = explanations_compute(model=model, dataset=dataset, methods=["gradient", "random"])
+    scored = scores_compute(model=model, dataset=dataset, metrics=["sufficiency"])
+    assert Job.objects.count() == rows == 2
+    for job in (explained, scored):
+        assert job.pk is None
+        assert job.status == Job.Status.DONE
+        assert (job.total_items, job.total_shards) == (0, 0)
+
+
+def test_commands_say_when_a_rerun_has_nothing_to_compute(tiny):
+    model, dataset = tiny
+    names = ["--model", model.name, "--dataset", dataset.name]
+    for command, extra in (
+        ("compute_explanations", ["--methods", "gradient"]),
+        ("compute_scores", ["--methods", "gradient"]),
+    ):
+        call_command(command, *names, *extra, verbosity=0, stdout=io.StringIO())
+        again = io.StringIO()
+        call_command(command, *names, *extra, verbosity=0, stdout=again)
+        assert "Nothing to compute" in again.getvalue(), command

@@ -1,6 +1,7 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
 from demo.services import (
@@ -10,7 +11,9 @@ from demo.services import (
     demo_researcher_ensure,
     demo_studies_ensure,
 )
+from explanations.io.problems import ImportFailed
 from explanations.management.progress import progress_bar
+from explanations.services.model_store import ModelUnavailable
 
 
 class Command(BaseCommand):
@@ -29,14 +32,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user, account = demo_researcher_ensure()
-        with progress_bar(self.stderr, disable=options["verbosity"] == 0) as progress:
-            datasets = demo_datasets_ensure(owner=user, progress=progress)
-            models = demo_models_ensure(owner=user, progress=progress)
-        studies = demo_studies_ensure(owner=user)
-        simulated = demo_participants_simulate(
-            studies=[d.study for d in studies], n=options["simulate_participants"]
-        )
+        try:
+            user, account = demo_researcher_ensure()
+            with progress_bar(self.stderr, disable=options["verbosity"] == 0) as progress:
+                datasets = demo_datasets_ensure(owner=user, progress=progress)
+                models = demo_models_ensure(owner=user, progress=progress)
+            studies = demo_studies_ensure(owner=user)
+            simulated = demo_participants_simulate(
+                studies=[d.study for d in studies], n=options["simulate_participants"]
+            )
+        except ValidationError as exc:
+            raise CommandError(f"the demo could not be loaded: {'; '.join(exc.messages)}") from exc
+        except (ValueError, ImportFailed, ModelUnavailable, RuntimeError) as exc:
+            raise CommandError(f"the demo could not be loaded: {exc}") from exc
         base = options["host"].rstrip("/")
         self.stdout.write(self.style.SUCCESS("Demo ready."))
         self.stdout.write(f"  Researcher login: {base}/accounts/login/")

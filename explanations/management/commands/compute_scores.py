@@ -51,6 +51,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if job.status == Job.Status.FAILED:
             raise CommandError(f"job {job.pk} failed: {job.error}")
+        if job.pk is None:  # every instance already done: no job was created
+            self.stdout.write("Nothing to compute: every instance is already done.")
+            return
         self.stdout.write(
             f"Job {job.pk} ({job.backend}): {job.status}, {job.done_items}/{job.total_items} instances."
         )
