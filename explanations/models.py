@@ -123,6 +123,7 @@ class ClassifierModel(models.Model):
     class Architecture(models.TextChoices):
         BILSTM_ATTENTION = "bilstm_attention", "BiLSTM with additive attention"
         TRANSFORMER = "transformer", "Transformer encoder"
+        HUGGINGFACE = "huggingface", "Hugging Face sequence classifier (imported)"
         EXTERNAL = "external", "Trained elsewhere (explanations imported)"
 
     name = models.SlugField(max_length=100, unique=True)
