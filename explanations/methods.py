@@ -1,31 +1,20 @@
-"""The explanation methods the platform knows, with their families and default parameters.
+"""The explanation methods the platform knows, as their database rows describe them.
 
-Defaults follow the conventions in DESIGN.md; compute code resolves the exact values it
-used and stores them with every explanation.
+Derived from :mod:`explanations.compute.registry`, the one declaration of every method:
+each entry is (family, description, parameters), the parameters being the registry's
+declarations (name, default, accepted values, the model kinds they apply to).
 """
 
 from typing import Any
 
-KNOWN_METHODS: dict[str, tuple[str, str, dict[str, Any]]] = {
-    "attention": ("attention", "The model's own attention weights over the tokens.", {}),
-    "attention_rollout": (
-        "attention",
-        "Attention rollout over every transformer layer (Abnar & Zuidema 2020).",
-        {},
-    ),
-    "gradient": ("gradient", "L2 norm over the embedding of d logit_c / d x_i.", {"norm": "l2"}),
-    "grad_input": ("gradient", "Gradient x input, summed over the embedding, signed.", {}),
-    "integrated_gradients": (
-        "gradient",
-        "Integrated gradients from an all-zero embedding baseline (Sundararajan et al. 2017).",
-        {"n_steps": 50, "integration": "gausslegendre", "baseline": "zero"},
-    ),
-    "occlusion": ("occlusion", "p_c(x) - p_c(x with embedding i zeroed).", {}),
-    "omission": ("occlusion", "Leave-one-out: p_c(x) - p_c(x without token i).", {}),
-    "lrp": (
-        "propagation",
-        "Layer-wise relevance propagation (Arras et al. 2017).",
-        {"epsilon": 0.001},
-    ),
-    "random": ("random", "Seeded random scores: the control every analysis shows.", {"seed": 0}),
+from explanations.compute.registry import (
+    method_declaration,
+    method_description,
+    method_family,
+    method_names,
+)
+
+KNOWN_METHODS: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
+    name: (method_family(name), method_description(name), method_declaration(name))
+    for name in method_names()
 }

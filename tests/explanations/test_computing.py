@@ -5,6 +5,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from explanations.compute.registry import supported_methods
 from explanations.models import Explanation, Job, JobShard, Prediction, Score
 from explanations.services import jobs
 from explanations.services.computing import explanations_compute, scores_compute
@@ -85,6 +86,50 @@ def test_commands_report_clear_errors(tiny):
             "shap",
             verbosity=0,
         )
+
+
+def test_compute_explanations_without_methods_computes_every_method_the_model_supports(tiny):
+    model, dataset = tiny
+    out = io.StringIO()
+    call_command(
+        "compute_explanations", "--model", model.name, "--dataset", dataset.name, stdout=out
+    )
+    assert "done" in out.getvalue()
+    stored = Explanation.objects.filter(model=model)
+    expected = supported_methods("bilstm_attention")
+    assert "lrp" in expected
+    assert "attention_rollout" not in expected
+    assert set(stored.values_list("method__name", flat=True)) == set(expected)
+    assert stored.count() == len(expected) * dataset.instances.count()
+    assert Job.objects.get(kind=Job.Kind.EXPLAIN).parameters["methods"] == list(expected)
+    lrp = stored.filter(method__name="lrp").first()
+    assert lrp.parameters == {"output": "logit", "epsilon": 0.001, "bias_factor": 0.0}
+
+
+def test_a_method_the_model_does_not_support_is_refused_before_any_job(tiny):
+    model, dataset = tiny
+    jobs_before = Job.objects.count()
+    with pytest.raises(
+        CommandError,
+        match=r"method\(s\) attention_rollout not supported by model tiny \(bilstm_attention\): "
+        r"attention_rollout: it needs stacked self-attention layers\. It supports attention, "
+        r"gradient, grad_input, integrated_gradients, occlusion, omission, lrp, random$",
+    ):
+        call_command(
+            "compute_explanations",
+            "--model",
+            model.name,
+            "--dataset",
+            dataset.name,
+            "--methods",
+            "gradient,attention_rollout",
+            verbosity=0,
+        )
+    with pytest.raises(ValueError, match="not supported by model tiny"):
+        explanations_compute(model=model, dataset=dataset, methods=["attention_rollout"])
+    assert Job.objects.count() == jobs_before
+    assert not Job.objects.filter(kind=Job.Kind.EXPLAIN).exists()
+    assert not Explanation.objects.filter(model=model).exists()
 
 
 def test_tau_loo_from_stored_omission_equals_recomputed_deletions(tiny):

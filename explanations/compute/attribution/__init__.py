@@ -8,9 +8,10 @@ It takes a padded :class:`~explanations.compute.batching.Batch` and returns one
 :class:`Attribution` per instance, in batch order. The target is the model's
 predicted class unless ``target`` gives one class per instance. Parameters are
 checked and completed by :func:`method_parameters` (store its result with the
-explanation). Conventions (design document): gradient methods explain the
-target's logit, erasure methods its softmax probability; scores are summed over
-the embedding dimension, except the gradient, which takes its L2 norm.
+explanation); which methods each architecture supports, and why not, is declared
+in :mod:`explanations.compute.registry`. Conventions (design document): gradient
+methods explain the target's logit, erasure methods its softmax probability; scores
+are summed over the embedding dimension, except the gradient, which takes its L2 norm.
 
 Methods and the modules that define them: ``attention``, ``attention_rollout``
 (:mod:`.attention`); ``gradient``, ``grad_input``, ``integrated_gradients``
@@ -55,11 +56,7 @@ from explanations.compute.attribution.parameters import (
 from explanations.compute.attribution.randomization import reinitialize
 from explanations.compute.attribution.result import Attribution, resolve_targets
 from explanations.compute.batching import Batch
-
-_UNSUPPORTED = {
-    ("lrp", "transformer"): "LRP's rules here are those for LSTM gates",
-    ("attention_rollout", "bilstm_attention"): "rollout needs stacked self-attention layers",
-}
+from explanations.compute.registry import unsupported_reason
 
 
 def _run(
@@ -115,7 +112,7 @@ def explain(
     resolved = method_parameters(method, **params)
     classifier = as_classifier(model)
     architecture = classifier.architecture
-    reason = _UNSUPPORTED.get((method, architecture))
+    reason = unsupported_reason(method, architecture)
     if reason is not None:
         raise ValueError(
             f"method {method!r} is not available for architecture {architecture!r}: {reason}"

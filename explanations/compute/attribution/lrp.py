@@ -7,8 +7,9 @@ LRP_for_LSTM):
 
 * linear layers ``z_j = sum_k w_kj h_k + b_j``, epsilon rule:
   ``R_k = sum_j (w_kj h_k + s (b_j + eps sign(z_j)) / N) / (z_j + eps sign(z_j)) R_j``
-  with ``N`` the layer's number of inputs and ``s`` the bias factor (0 by default:
-  biases and the stabiliser absorb their share, so the sum is not exactly kept);
+  with ``N`` the layer's number of inputs, ``eps`` the parameter ``epsilon`` and
+  ``s`` the bias factor (0 by default: biases and the stabiliser absorb their
+  share, so the sum is not exactly kept);
 * products of a gate and a signal (``f * c_{t-1}``, ``i * g``, ``o * tanh(c)``):
   the gate gets nothing, the signal everything ("signal-take-all");
 * sums of products (``c_t = f * c_{t-1} + i * g``) are identity layers under the
@@ -143,7 +144,7 @@ def lrp_scores(
     params: Mapping[str, Any],
 ) -> list[Attribution]:
     """Return LRP relevance per token, with the logit and the relevance that stayed elsewhere."""
-    eps, bias_factor = params["eps"], params["bias_factor"]
+    eps, bias_factor = params["epsilon"], params["bias_factor"]
     exact = copy.deepcopy(model).to(torch.float64).eval()
 
     @torch.no_grad()

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from explanations.compute.attribution import METHODS
+from explanations.compute.registry import method_names
 from explanations.management.progress import progress_bar
 from explanations.models import ClassifierModel, Dataset, Job
 from explanations.services.computing import explanations_compute
@@ -17,8 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--dataset", required=True)
         parser.add_argument(
             "--methods",
-            default=",".join(METHODS),
-            help=f"Comma-separated; from {', '.join(METHODS)}.",
+            default="",
+            help=(
+                f"Comma-separated; from {', '.join(method_names())}. "
+                "Default: every method the model supports."
+            ),
         )
         parser.add_argument(
             "--force", action="store_true", help="Recompute what is stored already."
@@ -34,7 +37,7 @@ class Command(BaseCommand):
             raise CommandError(f"--model {options['model']!r}: no such model")
         if dataset is None:
             raise CommandError(f"--dataset {options['dataset']!r}: no such dataset")
-        methods = [m.strip() for m in options["methods"].split(",") if m.strip()]
+        methods = [m.strip() for m in options["methods"].split(",") if m.strip()] or None
         try:
             with progress_bar(self.stderr, disable=options["verbosity"] == 0) as progress:
                 job = explanations_compute(

@@ -23,10 +23,16 @@ from explanations.compute.attribution import (
     scheduling,
 )
 from explanations.compute.batching import Batch, make_batch
+from explanations.compute.registry import supported_methods
 from tests.explanations.compute.conftest import config
 
-BILSTM_METHODS = [m for m in METHODS if m != "attention_rollout"]
-TRANSFORMER_METHODS = [m for m in METHODS if m != "lrp"]
+BILSTM_METHODS = supported_methods("bilstm_attention")
+TRANSFORMER_METHODS = supported_methods("transformer")
+
+
+def test_each_architecture_supports_every_method_but_one():
+    assert tuple(m for m in METHODS if m != "attention_rollout") == BILSTM_METHODS
+    assert tuple(m for m in METHODS if m != "lrp") == TRANSFORMER_METHODS
 
 
 def test_method_names_are_the_design_documents():
@@ -64,7 +70,7 @@ def test_method_parameters_resolve_the_documented_defaults():
     assert method_parameters("integrated_gradients", n_steps=20)["n_steps"] == 20
     assert method_parameters("gradient") == {"output": "logit", "norm": "l2"}
     assert method_parameters("occlusion")["output"] == "probability"
-    assert method_parameters("lrp") == {"output": "logit", "eps": 0.001, "bias_factor": 0.0}
+    assert method_parameters("lrp") == {"output": "logit", "epsilon": 0.001, "bias_factor": 0.0}
     assert method_parameters("random") == {"seed": 0, "distribution": "uniform"}
 
 
@@ -75,7 +81,8 @@ def test_method_parameters_resolve_the_documented_defaults():
         ("integrated_gradients", {"steps": 5}, "takes no parameter steps"),
         ("integrated_gradients", {"n_steps": 1}, "n_steps must be an integer >= 2"),
         ("integrated_gradients", {"baseline": "mask"}, "baseline must be one of"),
-        ("lrp", {"eps": -1}, "eps must be a non-negative number"),
+        ("lrp", {"epsilon": -1}, "epsilon must be a non-negative number"),
+        ("lrp", {"eps": 0.01}, "lrp takes no parameter eps"),
         ("random", {"seed": "x"}, "seed must be an integer"),
     ],
 )

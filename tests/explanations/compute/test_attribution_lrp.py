@@ -229,3 +229,14 @@ def test_lrp_of_a_single_token_by_hand(trained_bilstm):
     relevance, logit, absorbed, _ = reference_lrp(model, [7], None, 0.001, 0.0)
     assert result.scores == pytest.approx(relevance, rel=1e-7)
     assert float(relevance.sum()) + absorbed == pytest.approx(logit, rel=1e-9)
+
+
+def test_lrp_epsilon_is_the_stabiliser_of_the_reference(trained_bilstm, sentiment_batch):
+    """The parameter is called ``epsilon`` (as stored with every explanation) and is used."""
+    model = trained_bilstm.model
+    ours = explain(model, sentiment_batch, "lrp", epsilon=0.05)
+    default = explain(model, sentiment_batch, "lrp")
+    for row, tokens, _ in _instances(sentiment_batch):
+        relevance, _, _, _ = reference_lrp(model, tokens, None, 0.05, 0.0)
+        np.testing.assert_allclose(ours[row].scores, relevance, rtol=1e-7, atol=1e-9)
+    assert not np.allclose(ours[0].scores, default[0].scores)

@@ -1,0 +1,90 @@
+"""The method rows in the database: written by the migrations, as the registry declares them."""
+
+import importlib
+
+import pytest
+from django.apps import apps
+
+from explanations.compute.registry import (
+    method_declaration,
+    method_description,
+    method_family,
+    method_names,
+)
+from explanations.models import Explanation, ExplanationMethod
+from explanations.services.explanations import model_for_import
+from explanations.services.methods import known_methods_ensure
+
+from .factories import small_dataset
+
+pytestmark = pytest.mark.django_db
+
+migration = importlib.import_module("explanations.migrations.0005_method_registry")
+
+
+def _rows():
+    return {
+        m.name: (m.family, m.description, m.parameters) for m in ExplanationMethod.objects.all()
+    }
+
+
+def _registry():
+    return {
+        name: (method_family(name), method_description(name), method_declaration(name))
+        for name in method_names()
+    }
+
+
+def test_migrated_rows_match_the_registry():
+    """A registry change without a data migration fails here."""
+    assert _rows() == _registry()
+
+
+def test_migration_literals_are_the_registrys():
+    assert {name: tuple(row) for name, row in migration.METHODS.items()} == _registry()
+
+
+def test_known_methods_ensure_recreates_missing_rows_from_the_registry():
+    ExplanationMethod.objects.filter(name__in=["lrp", "random"]).delete()
+    ids = known_methods_ensure()
+    assert list(ids) == sorted(method_names())
+    assert _rows() == _registry()
+
+
+def test_migration_renames_stored_lrp_eps_to_epsilon(tmp_path):
+    dataset = small_dataset(tmp_path)
+    model = model_for_import(name="elsewhere", dataset=dataset, owner=None)
+    methods = known_methods_ensure()
+    first, second = dataset.instances.order_by("pk")[:2]
+    old = Explanation.objects.create(
+        model=model,
+        instance=first,
+        method_id=methods["lrp"],
+        scores=[0.0] * len(first.tokens),
+        parameters={"output": "logit", "eps": 0.01, "bias_factor": 0.0},
+    )
+    other = Explanation.objects.create(
+        model=model,
+        instance=first,
+        method_id=methods["gradient"],
+        scores=[0.0] * len(first.tokens),
+        parameters={"eps": 1.0},
+    )
+    new = Explanation.objects.create(
+        model=model,
+        instance=second,
+        method_id=methods["lrp"],
+        scores=[0.0] * len(second.tokens),
+        parameters={"output": "logit", "epsilon": 0.001, "bias_factor": 0.0},
+    )
+    migration.lrp_epsilon_rename(apps, None)
+    old.refresh_from_db()
+    other.refresh_from_db()
+    new.refresh_from_db()
+    assert old.parameters == {"output": "logit", "epsilon": 0.01, "bias_factor": 0.0}
+    assert list(old.parameters) == ["output", "epsilon", "bias_factor"]
+    assert other.parameters == {"eps": 1.0}  # only LRP's parameter was renamed
+    assert new.parameters == {"output": "logit", "epsilon": 0.001, "bias_factor": 0.0}
+    migration.lrp_epsilon_restore(apps, None)
+    old.refresh_from_db()
+    assert old.parameters == {"output": "logit", "eps": 0.01, "bias_factor": 0.0}
