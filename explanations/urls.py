@@ -11,6 +11,7 @@ urlpatterns = [
         views.instance_detail,
         name="instance-detail",
     ),
+    path("models/", views.model_list, name="model-list"),
     path("models/<slug:name>/scores/", views.model_scores, name="model-scores"),
     path("jobs/<int:pk>/", views.job_detail, name="job-detail"),
 ]

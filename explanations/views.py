@@ -1,14 +1,19 @@
-"""Researcher pages for datasets, instances and their explanations."""
+"""Researcher pages for datasets, models, instances and their explanations."""
 
+from pathlib import Path
+
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from . import selectors
 from .display import token_cells
-from .models import ClassifierModel, Explanation, Job
+from .models import ClassifierModel, Dataset, Explanation, Job
+from .services.model_import import label_map_parse, model_archive_import
 from .summaries import agreement_plot_svg, attention_agreement, score_summary
 
 
@@ -18,6 +23,67 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
         instance_count=Count("instances", distinct=True), model_count=Count("models", distinct=True)
     )
     return render(request, "explanations/dataset_list.html", {"datasets": datasets})
+
+
+class ModelImportForm(forms.Form):
+    archive = forms.FileField(
+        label="Model folder (.zip)",
+        help_text="A zip of the folder written by save_pretrained: config.json, "
+        "model.safetensors or pytorch_model.bin, and tokenizer.json.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )
+    name = forms.CharField(label="Model name", max_length=100, help_text="Letters, digits, - or _.")
+    dataset = forms.ModelChoiceField(
+        label="Dataset", queryset=Dataset.objects.none(), to_field_name="name"
+    )
+    label_map = forms.CharField(
+        label="Label map (optional)",
+        required=False,
+        help_text="dataset_label=model_label pairs, e.g. neg=NEGATIVE,pos=POSITIVE. "
+        "Without it the model's labels are matched to the dataset's ignoring case.",
+    )
+
+    def __init__(self, *args: object, datasets: QuerySet[Dataset], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]  # Form's own arguments
+        self.fields["dataset"].queryset = datasets  # type: ignore[attr-defined]  # a ModelChoiceField
+        for name, field in self.fields.items():
+            if field.help_text:  # the template renders it as id_<name>_help
+                field.widget.attrs["aria-describedby"] = f"id_{name}_help"
+
+
+@login_required
+def model_list(request: HttpRequest) -> HttpResponse:
+    """The models the user may see, and a form to import a Hugging Face classifier."""
+    datasets = selectors.datasets_visible_to(request.user).order_by("name")
+    form = ModelImportForm(datasets=datasets)
+    status = 200
+    if request.method == "POST":
+        form = ModelImportForm(request.POST, request.FILES, datasets=datasets)
+        if form.is_valid():
+            archive = form.cleaned_data["archive"]
+            try:
+                model = model_archive_import(
+                    archive=archive,
+                    archive_name=Path(archive.name or "archive.zip").name,
+                    name=form.cleaned_data["name"],
+                    dataset=form.cleaned_data["dataset"],
+                    label_map=label_map_parse(form.cleaned_data["label_map"]),
+                    owner=request.user,  # type: ignore[arg-type]  # login_required
+                )
+            except ValueError as exc:  # every refusal of the import, ModelFolderError included
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"Model {model.name} imported.")
+                return redirect("explanations:model-list")
+        status = 400
+    models = (
+        selectors.models_visible_to(request.user)
+        .select_related("dataset", "owner")
+        .order_by("name")
+    )
+    return render(
+        request, "explanations/model_list.html", {"models": models, "form": form}, status=status
+    )
 
 
 @login_required

@@ -155,3 +155,19 @@ class ExplanationUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="JSON lines: instance, method, scores, params.")
     model = serializers.SlugField(max_length=100)
     dataset = serializers.SlugField(max_length=100)
+
+
+class ModelImportSerializer(serializers.Serializer):
+    archive = serializers.FileField(
+        help_text="A .zip of a save_pretrained folder: config.json, model.safetensors or "
+        "pytorch_model.bin, tokenizer.json (at most 50 files, 2 GB uncompressed)."
+    )
+    # Names are checked by the import service, so that every refusal reads the same.
+    name = serializers.CharField(max_length=200, help_text="Model name: letters, digits, - or _.")
+    dataset = serializers.CharField(max_length=200, help_text="A dataset visible to you.")
+    label_map = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="dataset_label=model_label pairs, e.g. neg=NEGATIVE,pos=POSITIVE.",
+    )

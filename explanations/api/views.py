@@ -16,6 +16,7 @@ from explanations.io.problems import ImportFailed, Problem
 from explanations.models import ClassifierModel, Dataset, Explanation, Instance, Job, Score
 from explanations.services.datasets import dataset_import
 from explanations.services.explanations import explanations_import
+from explanations.services.model_import import label_map_parse, model_archive_import
 from explanations.summaries import attention_agreement, score_summary
 
 from . import filters, serializers
@@ -128,6 +129,50 @@ class ClassifierModelViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[ClassifierModel]:
         return selectors.models_visible_to(self.request.user).select_related("dataset")
+
+    @extend_schema(
+        request=serializers.ModelImportSerializer,
+        responses={201: serializers.ClassifierModelSerializer},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def import_archive(self, request: Request) -> Response:
+        """Import a zip of a Hugging Face save_pretrained folder; 400 says what is wrong."""
+        upload = serializers.ModelImportSerializer(data=request.data)
+        if not upload.is_valid():
+            problems = "; ".join(
+                f"{field}: {' '.join(str(m) for m in messages)}"
+                for field, messages in upload.errors.items()
+            )
+            return Response(
+                {"detail": problems, "errors": upload.errors}, status=status.HTTP_400_BAD_REQUEST
+            )
+        data: dict[str, Any] = upload.validated_data
+        dataset = selectors.datasets_visible_to(request.user).filter(name=data["dataset"]).first()
+        if dataset is None:
+            # The same answer whether the dataset exists or not: nothing is disclosed.
+            return Response(
+                {"detail": f"No dataset named {data['dataset']!r} is visible to you."},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        archive = data["archive"]
+        try:
+            model = model_archive_import(
+                archive=archive,
+                archive_name=Path(archive.name or "archive.zip").name,
+                name=data["name"],
+                dataset=dataset,
+                label_map=label_map_parse(data["label_map"]),
+                owner=request.user,  # type: ignore[arg-type]  # authenticated
+            )
+        except ValueError as exc:  # every refusal of the import, ModelFolderError included
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        body = serializers.ClassifierModelSerializer(model).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["get"], url_path="score-summary")
     def score_summary(self, request: Request, name: str | None = None) -> Response:

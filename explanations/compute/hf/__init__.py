@@ -1,0 +1,1 @@
+"""Hugging Face sequence classifiers: loading, word alignment, prediction and attribution."""
