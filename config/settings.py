@@ -195,6 +195,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # The torch device explanation and faithfulness jobs run on ("cpu", "cuda", "cuda:1", ...).
 ELEPHANT_DEVICE = os.environ.get("ELEPHANT_DEVICE", "cpu")
 ELEPHANT_SHARD_SIZE = int(os.environ.get("ELEPHANT_SHARD_SIZE", "64"))
+# Rows x subword pieces in one forward and backward pass of an imported Hugging Face model
+# (integrated gradients counts each step as a row): the memory bound of attribution.
+ELEPHANT_MAX_BATCH_TOKENS = int(os.environ.get("ELEPHANT_MAX_BATCH_TOKENS", "8192"))
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

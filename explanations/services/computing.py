@@ -7,17 +7,13 @@ when nothing is missing; ``force`` recomputes) and run it in-process or on Celer
 the pure functions of ``explanations.compute``, and write the results back with upserts.
 """
 
-import functools
 import time
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from django.contrib.auth.models import User
 from django.db.models import Count, Q
 
-from explanations.compute.attribution import METHODS, explain, method_parameters, reinitialize
-from explanations.compute.batching import make_batch
 from explanations.compute.faithfulness import (
     DEFAULT_BINS,
     MODEL_METRICS,
@@ -25,7 +21,7 @@ from explanations.compute.faithfulness import (
     faithfulness_scores,
 )
 from explanations.compute.plausibility import Rationale, plausibility_scores
-from explanations.compute.prediction import predict_proba
+from explanations.compute.registry import method_parameters, methods_resolve
 from explanations.compute.score_names import (
     RANDOMIZATION_SPEARMAN,
     TAU_LOO,
@@ -45,8 +41,8 @@ from explanations.models import (
 from .bulk import explanation_rows_upsert
 from .jobs import job_create, job_run, shard_handler
 from .methods import known_methods_ensure
-from .model_store import model_load
 from .progress import Progress, no_progress
+from .runtime import runtime_for
 
 EXPLAIN_BATCH = 32
 DEFAULT_METRICS: tuple[str, ...] = (
@@ -58,29 +54,29 @@ DEFAULT_METRICS: tuple[str, ...] = (
 ALL_METRICS: tuple[str, ...] = (*MODEL_METRICS, *SCORE_METRICS, "plausibility")
 
 
-def _check_methods(methods: Sequence[str]) -> list[str]:
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise ValueError(
-            f"unknown method(s) {', '.join(unknown)}; expected some of {', '.join(METHODS)}"
-        )
-    return list(dict.fromkeys(methods))
+def _check_methods(methods: Sequence[str] | None, model: ClassifierModel) -> list[str]:
+    """Return the methods to compute: ``methods`` if the model supports them, else all it does."""
+    return methods_resolve(methods, kind=model.architecture, model_name=model.name)
 
 
 def explanations_compute(
     *,
     model: ClassifierModel,
     dataset: Dataset,
-    methods: Sequence[str],
+    methods: Sequence[str] | None = None,
     params: dict[str, dict[str, Any]] | None = None,
     force: bool = False,
     created_by: User | None = None,
     progress: Progress = no_progress,
     wait: bool = True,
 ) -> Job:
-    """Compute ``methods`` for every instance of ``dataset`` lacking one of them."""
-    methods = _check_methods(methods)
-    model_load(model)  # fail now, not in a worker, when the model has no weights here
+    """Compute ``methods`` for every instance of ``dataset`` lacking one of them.
+
+    ``methods=None`` means every method the model's kind supports; a method it does not
+    support is refused (ValueError) before any job is created.
+    """
+    methods = _check_methods(methods, model)
+    runtime_for(model)  # fail now, not in a worker, when the model has no weights here
     instances = dataset.instances.all()
     if not force:
         instances = instances.annotate(
@@ -111,7 +107,8 @@ def explanations_compute(
 @shard_handler(Job.Kind.EXPLAIN)
 def _explain_shard(job: Job, instance_ids: list[int]) -> None:
     assert job.model is not None
-    module, vocab = model_load(job.model)
+    runtime = runtime_for(job.model)
+    kind = job.model.architecture
     methods: list[str] = job.parameters["methods"]
     params: dict[str, dict[str, Any]] = job.parameters.get("params", {})
     force: bool = job.parameters.get("force", False)
@@ -125,18 +122,13 @@ def _explain_shard(job: Job, instance_ids: list[int]) -> None:
         ).values_list("instance_id", "method__name")
     )
     for method in methods:
+        resolved = method_parameters(method, kind, **params.get(method, {}))
         todo = [pk for pk in instance_ids if force or (pk, method) not in done]
         for start in range(0, len(todo), EXPLAIN_BATCH):
             chunk = todo[start : start + EXPLAIN_BATCH]
-            texts = [(instances[pk].explained_tokens, instances[pk].context_tokens) for pk in chunk]
-            batch = make_batch(
-                [vocab.encode(t) for t, _ in texts],
-                [vocab.encode(c) for _, c in texts] if texts[0][1] is not None else None,  # type: ignore[arg-type]  # pairs have contexts
-            )
             began = time.perf_counter()
-            attributions = explain(module, batch, method, **params.get(method, {}))
+            attributions = runtime.explain([instances[pk] for pk in chunk], method, resolved)
             seconds = (time.perf_counter() - began) / len(chunk)
-            resolved = method_parameters(method, **params.get(method, {}))
             explanation_rows_upsert(
                 model_id=job.model.pk,
                 rows=[
@@ -188,7 +180,7 @@ def scores_compute(
         )
     needs_model = bool(set(wanted) & {*MODEL_METRICS, RANDOMIZATION_SPEARMAN})
     if needs_model:
-        model_load(model)
+        runtime_for(model)
     instances = dataset.instances.filter(explanations__model=model).distinct()
     if not force:
         families = [m for m in wanted if m != "plausibility"]
@@ -237,19 +229,25 @@ def _score_shard(job: Job, instance_ids: list[int]) -> None:
     if not ids:
         return
     instances = [by_instance[pk][methods[0]].instance for pk in ids]
+    # The randomisation check re-explains with each method's default parameters.
+    defaults = {m: method_parameters(m, job.model.architecture) for m in methods}
     results: dict[tuple[int, str], dict[str, tuple[float | None, str]]] = {}
     families = [m for m in wanted if m != "plausibility"]
     if families:
-        module, vocab = model_load(job.model)
-        texts = [(i.explained_tokens, i.context_tokens) for i in instances]
-        seqs = [vocab.encode(t) for t, _ in texts]
-        contexts = [vocab.encode(c) for _, c in texts] if texts[0][1] is not None else None  # type: ignore[arg-type]  # pairs
-        explanations = {m: [np.asarray(by_instance[pk][m].scores) for pk in ids] for m in methods}
+        runtime = runtime_for(job.model)
+        erasure = runtime.erasure_inputs(instances)
+        explanations = {
+            m: erasure.restrict([by_instance[pk][m].scores for pk in ids]) for m in methods
+        }
         randomized = None
         if RANDOMIZATION_SPEARMAN in families:
-            random_module = reinitialize(module, seed=int(job.parameters.get("seed", 0)))
-            batch = make_batch(seqs, contexts)
-            randomized = {m: [a.scores for a in explain(random_module, batch, m)] for m in methods}
+            random_runtime = runtime.randomized(int(job.parameters.get("seed", 0)))
+            randomized = {
+                m: erasure.restrict(
+                    [a.scores for a in random_runtime.explain(instances, m, defaults[m])]
+                )
+                for m in methods
+            }
         # Omission is leave-one-out by definition (p_c(x) - p_c(x without token i), same
         # target): when stored, tau_loo reuses it instead of re-running every deletion.
         omission = dict(
@@ -258,15 +256,15 @@ def _score_shard(job: Job, instance_ids: list[int]) -> None:
             ).values_list("instance_id", "scores")
         )
         loo = (
-            [np.asarray(omission[pk]) for pk in ids]
+            erasure.restrict([omission[pk] for pk in ids])
             if TAU_LOO in families and len(omission) == len(ids)
             else None
         )
         computed = faithfulness_scores(
-            functools.partial(predict_proba, module),
-            seqs,
+            erasure.probability_fn,
+            erasure.seqs,
             explanations,
-            contexts,
+            erasure.contexts,
             metrics=families,
             bins=bins,
             randomized=randomized,

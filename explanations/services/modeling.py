@@ -6,15 +6,15 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from explanations.compute.prediction import predict_proba
 from explanations.compute.serialization import save_model
 from explanations.compute.training import Example, train_classifier
 from explanations.compute.vocab import Vocabulary
 from explanations.models import ClassifierModel, Dataset
 
-from .model_store import model_load, model_store_path
+from .model_store import model_name_check, model_store_path
 from .predictions import predictions_store
 from .progress import Progress, no_progress
+from .runtime import runtime_for
 
 
 def model_train(
@@ -36,6 +36,7 @@ def model_train(
     An unknown architecture or a config value no model can have raises ValueError
     (:func:`explanations.compute.architectures.resolve_config`) before any training.
     """
+    model_name_check(name)
     if ClassifierModel.objects.filter(name=name).exists():
         raise ValueError(f"a model named {name!r} exists already; choose another name")
     instances = list(dataset.instances.filter(gold_label__isnull=False).order_by("position"))
@@ -100,17 +101,14 @@ def model_predict(
     progress: Progress = no_progress,
 ) -> int:
     """Predict every instance of ``dataset`` with ``model``; re-runs replace. Return the count."""
-    module, vocab = model_load(model)
+    runtime = runtime_for(model)
     instances = list(dataset.instances.order_by("position"))
     total = len(instances)
     done = 0
     step = 2000
     for start in range(0, total, step):
         chunk = instances[start : start + step]
-        texts = [(i.explained_tokens, i.context_tokens) for i in chunk]
-        seqs = [vocab.encode(t) for t, _ in texts]
-        contexts = [vocab.encode(c) for _, c in texts] if dataset.is_pair else None  # type: ignore[arg-type]  # pairs have contexts
-        probs = predict_proba(module, seqs, contexts, batch_size=batch_size)
+        probs = runtime.predict(chunk)
         predictions_store(
             model=model, instance_ids=[i.pk for i in chunk], probabilities=probs.tolist()
         )

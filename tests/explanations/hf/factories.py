@@ -7,6 +7,7 @@ Both are saved with ``save_pretrained``, exactly as a researcher's fine-tuned mo
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from tokenizers import (
@@ -37,7 +38,7 @@ TEXTS: tuple[str, ...] = (
 )
 
 
-def _labels(labels: Sequence[str]) -> dict[str, object]:
+def _labels(labels: Sequence[str]) -> dict[str, Any]:
     return {
         "num_labels": len(labels),
         "id2label": dict(enumerate(labels)),
