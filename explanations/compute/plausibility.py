@@ -45,6 +45,14 @@ class Rationale:
     indices: Sequence[int] | None = None
     soft: Sequence[float] | None = None
 
+    def within(self, length: int) -> "Rationale":
+        """Return this rationale restricted to the first ``length`` tokens (the ones a model saw)."""
+        return Rationale(
+            annotator=self.annotator,
+            indices=None if self.indices is None else [i for i in self.indices if i < length],
+            soft=None if self.soft is None else list(self.soft[:length]),
+        )
+
     def mask(self, length: int, *, soft_threshold: float = DEFAULT_SOFT_THRESHOLD) -> np.ndarray:
         """Return the boolean mask of the marked tokens of a text of ``length`` tokens."""
         label = f"rationale of annotator {self.annotator!r}"

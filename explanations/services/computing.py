@@ -291,7 +291,12 @@ def _score_shard(job: Job, instance_ids: list[int]) -> None:
             if pk not in rationales:
                 continue
             for method in methods:
-                p = plausibility_scores(by_instance[pk][method].scores, rationales[pk])
+                # Words past an imported model's maximum length are left out (unseen).
+                explanation = by_instance[pk][method]
+                seen = int(explanation.extras.get("seen_words", len(explanation.scores)))
+                p = plausibility_scores(
+                    explanation.scores[:seen], [r.within(seen) for r in rationales[pk]]
+                )
                 entry = results.setdefault((pk, method), {})
                 for metric, value in p.mean.items():
                     entry[metric] = (value, p.reasons.get(metric, ""))

@@ -12,8 +12,8 @@ the word whose character span it overlaps (its offsets against the word offsets)
   text (the context) and a piece after the last word belong to no word (index ``-1``):
   they are never attributed, never erased, and keep their own embedding everywhere.
 
-Truncation to the model's maximum length cuts pieces off; a word left with no piece in
-the model's input is *unseen*. Unseen words get no score of their own and are left out
+Truncation to the model's maximum length cuts pieces off; the words after the last one
+with a piece in the model's input are *unseen*. Unseen words get no score of their own and are left out
 of every faithfulness metric; :attr:`WordPieces.seen` says which they are.
 
 Erasure acts on whole words: :meth:`WordPieces.without` drops every piece of the deleted
@@ -55,10 +55,16 @@ class WordPieces:
 
     @property
     def seen(self) -> np.ndarray:
-        """Return a bool [n_words]: whether each word has at least one piece in the input."""
+        """Return a bool [n_words]: whether the model saw each word (it was not truncated).
+
+        The seen words are a prefix: every word up to the last one with a piece in the
+        input. A word before it with no piece of its own (its characters fell inside a
+        neighbour's piece) was seen too; it scores 0 and erasing it removes nothing.
+        """
         seen = np.zeros(self.n_words, dtype=bool)
         words = self.piece_words[self.piece_words >= 0]
-        seen[words] = True
+        if len(words):
+            seen[: int(words.max()) + 1] = True
         return seen
 
     @property
@@ -189,8 +195,8 @@ def pool_words(
     ``sum`` adds the word's pieces (additive attributions keep completeness), ``l2`` takes
     the square root of the sum of squares (for the gradient's per-piece L2 norms this is
     the L2 norm over all of the word's pieces and embedding dimensions), ``max_abs`` the
-    piece of largest magnitude (its sign kept), ``mean`` the average. Unseen words
-    get 0.0 and ``seen`` False.
+    piece of largest magnitude (its sign kept), ``mean`` the average. A word with no
+    piece gets 0.0; ``seen`` is :attr:`WordPieces.seen`.
     """
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
@@ -202,7 +208,7 @@ def pool_words(
     values = scores[mask]
     n = pieces.n_words
     counts = np.bincount(words, minlength=n).astype(np.float64)
-    seen = counts > 0
+    seen = pieces.seen
     pooled: np.ndarray
     if pooling == "sum":
         pooled = np.bincount(words, weights=values, minlength=n)

@@ -3,6 +3,7 @@
 import pytest
 from django.core.management import call_command
 
+from explanations.compute.plausibility import Rationale, plausibility_scores
 from explanations.models import ClassifierModel, Explanation, Job, Prediction, Score
 from tests.explanations.factories import small_dataset, synthetic_records
 
@@ -26,6 +27,9 @@ HF_METHODS = {
 def test_commands_run_on_an_imported_model(tmp_path, build, settings):
     settings.ELEPHANT_MAX_BATCH_TOKENS = 256  # several passes per integrated-gradients group
     records = synthetic_records(12)
+    # A rationale that marks the first word and one past the model's maximum length.
+    records[0]["text"] = "good film and a very fine story with lovely music and a warm plot."
+    records[0]["rationales"] = [[0, 13]]
     dataset = small_dataset(tmp_path, name="synthetic", records=records)
     texts = [r["text"] for r in records]
     # The model's labels are in the other order: predictions must come back in the dataset's.
@@ -56,9 +60,19 @@ def test_commands_run_on_an_imported_model(tmp_path, build, settings):
         "compute_scores",
         model="tiny",
         dataset=dataset.name,
-        metrics="comprehensiveness,sufficiency,decision_flip,tau_loo,agreement_tau",
+        metrics="comprehensiveness,sufficiency,decision_flip,tau_loo,agreement_tau,plausibility",
     )
     assert Job.objects.filter(model=model, status=Job.Status.FAILED).count() == 0
     scores = Score.objects.filter(explanation__model=model)
     assert scores.filter(metric="comprehensiveness_aopc").count() == len(records) * len(HF_METHODS)
     assert scores.filter(metric="tau_loo", value__isnull=False).exists()
+
+    # Plausibility uses the seen words only: the unseen rationale word is left out.
+    first = Explanation.objects.get(
+        model=model, instance__external_id="t0", method__name="grad_input"
+    )
+    seen = int(first.extras["seen_words"])
+    assert seen < 13
+    expected = plausibility_scores(first.scores[:seen], [Rationale("a", indices=[0])]).mean
+    stored_f1 = Score.objects.get(explanation=first, metric="rationale_f1").value
+    assert stored_f1 == pytest.approx(expected["rationale_f1"])
