@@ -6,14 +6,21 @@ scores (evidence for the explained class), orange for negative, white at zero. S
 are scaled by the largest absolute score of the explanation so methods on different
 scales stay readable side by side; the raw numbers are always shown beside them.
 Text on a dark cell turns white so its contrast stays at least 4.5:1 (WCAG AA).
+
+Words an imported Hugging Face model never saw (past its maximum length) have no score
+of their own: their cells are grey, dark-grey text (contrast above 4.5:1), with a title
+and a hidden text saying so, and they take no part in the colour scale.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 POSITIVE_RGB = (33, 102, 172)  # #2166ac
 NEGATIVE_RGB = (179, 88, 6)  # #b35806
 WHITE = (255, 255, 255)
+UNSEEN_BACKGROUND = "#ececec"
+UNSEEN_FOREGROUND = "#595959"  # 5.9:1 on the grey (WCAG AA)
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,44 @@ class TokenCell:
     bar_percent: float
     sign: str  # "pos" | "neg" | "zero"
     top: bool  # among the top-k tokens by absolute score
+    seen: bool = True  # False: past the model's maximum length, no score of its own
+
+
+@dataclass(frozen=True)
+class SeenWords:
+    """How many of an instance's words a model saw, and which it did not."""
+
+    seen: int
+    words: int
+    unseen: frozenset[int]
+
+    @property
+    def truncated(self) -> bool:
+        return self.seen < self.words
+
+    @property
+    def note(self) -> str:
+        """Return the sentence a page shows beside the explanation."""
+        if not self.truncated:
+            return f"The model saw all {self.words} words."
+        return (
+            f"The model saw {self.seen} of {self.words} words; the rest were past its maximum "
+            "length: they have no score of their own and are greyed out."
+        )
+
+
+def seen_words(extras: Mapping[str, Any], scores: Sequence[float]) -> SeenWords | None:
+    """Return the explanation's seen words, or None when it does not say (native models).
+
+    ``extras`` holds ``seen_words`` and ``words`` (counts). Truncation cuts the end of
+    the text, so the seen words are the first ``seen_words``
+    (:attr:`explanations.compute.hf.alignment.WordPieces.seen`) and the rest are unseen.
+    """
+    seen, words = extras.get("seen_words"), extras.get("words")
+    if not isinstance(seen, int | float) or not isinstance(words, int | float):
+        return None
+    seen_count, word_count = int(seen), min(int(words), len(scores))
+    return SeenWords(seen_count, int(words), frozenset(range(seen_count, word_count)))
 
 
 def _blend(rgb: tuple[int, int, int], t: float) -> tuple[int, int, int]:
@@ -53,9 +98,16 @@ def contrast_ratio(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
 
 
 def token_cells(
-    tokens: Sequence[str], scores: Sequence[float], *, top_k: int | None = None
+    tokens: Sequence[str],
+    scores: Sequence[float],
+    *,
+    top_k: int | None = None,
+    unseen: Collection[int] = (),
 ) -> list[TokenCell]:
-    """Return one display cell per token, scaled by the largest absolute score."""
+    """Return one display cell per token, scaled by the largest absolute score.
+
+    Tokens at the ``unseen`` positions (the model never saw them) are drawn grey.
+    """
     scale = max((abs(s) for s in scores), default=0.0) or 1.0
     order = sorted(range(len(scores)), key=lambda i: (-abs(scores[i]), i))
     top = set(order[:top_k]) if top_k else set(range(len(scores)))
@@ -67,17 +119,21 @@ def token_cells(
         fg = "#000000" if contrast_ratio(rgb, black) >= contrast_ratio(rgb, WHITE) else "#ffffff"
         if i not in top:
             rgb, fg = WHITE, "#000000"
+        background = "#{:02x}{:02x}{:02x}".format(*rgb)
+        if i in unseen:
+            background, fg = UNSEEN_BACKGROUND, UNSEEN_FOREGROUND
         cells.append(
             TokenCell(
                 index=i,
                 token=token,
                 score=score,
                 weight=weight,
-                background="#{:02x}{:02x}{:02x}".format(*rgb),
+                background=background,
                 foreground=fg,
                 bar_percent=round(abs(weight) * 100, 1),
                 sign="pos" if score > 0 else "neg" if score < 0 else "zero",
                 top=i in top,
+                seen=i not in unseen,
             )
         )
     return cells

@@ -76,6 +76,30 @@ def score_summary(model: ClassifierModel, dataset: Dataset) -> dict[str, Any]:
     }
 
 
+def truncation_summary(model: ClassifierModel, dataset: Dataset) -> dict[str, Any] | None:
+    """Return how many instances the model saw only in part (words past its maximum length).
+
+    None when its explanations do not say (models trained here see every word). Every
+    method of one instance sees the same words, so one method's explanations are counted.
+    """
+    rows = model.explanations.filter(instance__dataset=dataset, extras__has_key="seen_words")
+    method = rows.order_by("method_id").values_list("method_id", flat=True).first()
+    if method is None:
+        return None
+    instances = truncated = 0
+    for seen, words in rows.filter(method_id=method).values_list(
+        "extras__seen_words", "extras__words"
+    ):
+        instances += 1
+        if seen is not None and words is not None and seen < words:
+            truncated += 1
+    return {
+        "instances": instances,
+        "truncated": truncated,
+        "max_length": (model.config or {}).get("max_length"),
+    }
+
+
 def attention_agreement(model: ClassifierModel, dataset: Dataset) -> dict[str, list[float]]:
     """Return, per method, the per-instance Kendall tau with the attention explanation."""
     metric = f"agreement_tau:{REFERENCE_METHOD}"

@@ -11,10 +11,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from . import selectors
-from .display import token_cells
+from .display import seen_words, token_cells
 from .models import ClassifierModel, Dataset, Explanation, Job
 from .services.model_import import label_map_parse, model_archive_import
-from .summaries import agreement_plot_svg, attention_agreement, score_summary
+from .summaries import (
+    agreement_plot_svg,
+    attention_agreement,
+    score_summary,
+    truncation_summary,
+)
 
 
 @login_required
@@ -136,10 +141,19 @@ def instance_detail(request: HttpRequest, name: str, external_id: str) -> HttpRe
             .order_by("method__name")
         )
         for explanation in rows:
+            seen = seen_words(explanation.extras or {}, explanation.scores)
             explanations.append(
                 {
                     "explanation": explanation,
-                    "cells": token_cells(tokens, explanation.scores),
+                    "cells": token_cells(
+                        tokens, explanation.scores, unseen=seen.unseen if seen else ()
+                    ),
+                    "seen": seen,
+                    "details": {
+                        k: v
+                        for k, v in (explanation.extras or {}).items()
+                        if k not in ("seen_words", "words")
+                    },
                     "scores": sorted(
                         explanation.metric_scores.all(), key=lambda s: (s.kind, s.metric)
                     ),
@@ -177,6 +191,7 @@ def model_scores(request: HttpRequest, name: str) -> HttpResponse:
             "model": model,
             "dataset": dataset,
             "summary": score_summary(model, dataset),
+            "truncation": truncation_summary(model, dataset),
             "agreement_svg": agreement_plot_svg(
                 taus, title=f"{model.name}: agreement with attention"
             ),

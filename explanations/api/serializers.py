@@ -1,6 +1,8 @@
 from rest_framework import serializers
 
+from explanations.compute.hf.alignment import POOLINGS
 from explanations.io.datasets import FORMATS
+from explanations.io.subword import FORMATS as EXPLANATION_FORMATS
 from explanations.models import ClassifierModel, Dataset, Explanation, Instance, Job, Score
 
 
@@ -152,9 +154,38 @@ class DatasetUploadSerializer(serializers.Serializer):
 
 
 class ExplanationUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="JSON lines: instance, method, scores, params.")
+    file = serializers.FileField(
+        help_text="JSON lines. jsonl: instance, method, scores (one per word), params; "
+        "subword: instance, method, input_ids or pieces, scores (one per piece), params; "
+        "thermostat: Thermostat's lines (input_ids, attributions, predictions, idx)."
+    )
     model = serializers.SlugField(max_length=100)
     dataset = serializers.SlugField(max_length=100)
+    format = serializers.ChoiceField(
+        choices=EXPLANATION_FORMATS,
+        default="jsonl",
+        help_text="jsonl (word level, default); subword and thermostat need a model imported "
+        "with import_model: their pieces are checked against its tokenizer and pooled to words.",
+    )
+    method = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="thermostat: the method the file's explainer computed.",
+    )
+    id_field = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="thermostat: the field holding the instance id (default idx).",
+    )
+    pooling = serializers.ChoiceField(
+        choices=POOLINGS,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="subword, thermostat: pooling for lines naming none (default: the method's).",
+    )
 
 
 class ModelImportSerializer(serializers.Serializer):

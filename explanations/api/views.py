@@ -231,6 +231,13 @@ class ExplanationViewSet(viewsets.ReadOnlyModelViewSet):
             return Response(
                 {"detail": f"No dataset named {data['dataset']!r} is visible to you."}, status=404
             )
+        # Explanations go into the named model: never into another researcher's.
+        others = ClassifierModel.objects.filter(name=data["model"]).exclude(owner=None)
+        if others.exclude(owner_id=request.user.pk).exists():
+            return Response(
+                {"detail": f"Model name {data['model']!r} is taken; choose another name."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         path = _spool(data["file"], ".jsonl")
         try:
             result = explanations_import(
@@ -238,6 +245,10 @@ class ExplanationViewSet(viewsets.ReadOnlyModelViewSet):
                 model_name=data["model"],
                 dataset=dataset,
                 owner=request.user,  # type: ignore[arg-type]  # authenticated
+                fmt=data["format"],
+                method=data["method"] or None,
+                id_field=data["id_field"] or None,
+                pooling=data["pooling"] or None,
             )
         except ImportFailed as exc:
             return import_failed_response(exc, data["file"].name)

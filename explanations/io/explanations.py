@@ -1,17 +1,24 @@
 """Parse and write explanation files: JSON lines
-``{"instance": id, "method": name, "scores": [...], "params": {...}}``."""
+``{"instance": id, "method": name, "scores": [...], "params": {...}}``.
+
+An explanation of an imported Hugging Face model also carries ``"seen_words": n`` and
+``"words": m``: the model saw the first ``n`` of the instance's ``m`` words (the rest were
+past its maximum length and score 0). Both are optional on import and stored as the
+explanation's extras; ``words`` must be the instance's number of explained tokens.
+"""
 
 import json
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .lines import iter_json_lines
 from .problems import ProblemCollector
 
-FIELDS = ("instance", "method", "scores", "params")
+FIELDS = ("instance", "method", "scores", "params", "seen_words", "words")
+SEEN_FIELDS = ("seen_words", "words")
 NUMBER_TYPES = frozenset({float, int})
 
 
@@ -22,6 +29,7 @@ class ParsedExplanation:
     method_id: int
     scores: list[float]
     params: dict[str, Any]
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def read_explanations(
@@ -124,6 +132,9 @@ def iter_explanations(
         if not isinstance(params, dict):
             problems.add(line, "params", f"expected a JSON object, got {type(params).__name__}")
             continue
+        extras = _seen_words(obj, n_tokens, line, problems)
+        if extras is None:
+            continue
         key = (instance_pk, methods[method])
         if key in seen:
             problems.add(
@@ -133,18 +144,58 @@ def iter_explanations(
             )
             continue
         seen[key] = line
-        yield ParsedExplanation(line, instance_pk, methods[method], scores, params)
+        yield ParsedExplanation(line, instance_pk, methods[method], scores, params, extras)
+
+
+def _seen_words(
+    obj: dict[str, Any], n_tokens: int, line: int, problems: ProblemCollector
+) -> dict[str, Any] | None:
+    """Return the line's ``seen_words``/``words`` as extras ({} when absent), None if bad."""
+    present = [k for k in SEEN_FIELDS if k in obj]
+    if not present:
+        return {}
+    if len(present) == 1:
+        other = next(k for k in SEEN_FIELDS if k not in obj)
+        problems.add(line, other, f"missing; {present[0]} needs both seen_words and words")
+        return None
+    seen, words = obj["seen_words"], obj["words"]
+    for name, value in (("seen_words", seen), ("words", words)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+            problems.add(line, name, f"expected a whole number of words, got {value!r}")
+            return None
+    if int(words) != n_tokens:
+        problems.add(line, "words", f"is {words}; expected {n_tokens}, the instance's words")
+        return None
+    if not 0 <= int(seen) <= int(words):
+        problems.add(line, "seen_words", f"is {seen}; expected 0 to {n_tokens}")
+        return None
+    return {"seen_words": int(seen), "words": int(words)}
 
 
 def write_explanations(
-    rows: Iterable[tuple[str, str, list[float], dict[str, Any]]], out: Any
+    rows: Iterable[
+        tuple[str, str, list[float], dict[str, Any]]
+        | tuple[str, str, list[float], dict[str, Any], dict[str, Any]]
+    ],
+    out: Any,
 ) -> int:
-    """Write ``(instance id, method, scores, params)`` rows as JSON lines; return the count."""
+    """Write ``(instance id, method, scores, params[, extras])`` rows as JSON lines.
+
+    Of the extras only ``seen_words`` and ``words`` are written (when both are there).
+    Return the number of lines written.
+    """
     count = 0
-    for ext, method, scores, params in rows:
-        out.write(
-            json.dumps({"instance": ext, "method": method, "scores": scores, "params": params})
-            + "\n"
-        )
+    for row in rows:
+        ext, method, scores, params = row[:4]
+        record: dict[str, Any] = {
+            "instance": ext,
+            "method": method,
+            "scores": scores,
+            "params": params,
+        }
+        extras = row[4] if len(row) > 4 else None
+        if extras and all(extras.get(k) is not None for k in SEEN_FIELDS):
+            record.update({k: int(extras[k]) for k in SEEN_FIELDS})
+        out.write(json.dumps(record) + "\n")
         count += 1
     return count

@@ -8,7 +8,10 @@ from explanations.services.explanations import explanations_export
 
 
 class Command(BaseCommand):
-    help = "Export a model's explanations in the import format (JSON lines)."
+    help = (
+        "Export a model's explanations in the import format (JSON lines); those of a Hugging "
+        "Face model also give seen_words and words (how many words of how many it saw)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path)
