@@ -22,7 +22,10 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
 _cache: dict[tuple[int, str, str], tuple[nn.Module, Vocabulary]] = {}
-_hf_cache: dict[tuple[int, str, str], tuple["PreTrainedModel", "PreTrainedTokenizerFast"]] = {}
+_hf_cache: dict[
+    tuple[int, str, str, tuple[tuple[str, str], ...]],
+    tuple["PreTrainedModel", "PreTrainedTokenizerFast"],
+] = {}
 _lock = threading.Lock()
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
@@ -112,7 +115,8 @@ def hf_model_load(model: ClassifierModel) -> tuple["PreTrainedModel", "PreTraine
 
     Every stored file is checked against the sha256 recorded at import (the weights file
     against ``weights_sha256``) before loading; a changed file raises ModelUnavailable.
-    Cached per model, weights hash and device, like :func:`model_load`.
+    Cached per model, store folder, device and the hashes of every file (tokenizer
+    files included: two imports can share their weights and differ in their tokenizer).
     """
     if model.architecture != ClassifierModel.Architecture.HUGGINGFACE or not model.weights_path:
         raise ModelUnavailable(
@@ -120,7 +124,8 @@ def hf_model_load(model: ClassifierModel) -> tuple["PreTrainedModel", "PreTraine
             f"({model.get_architecture_display()}); load it with model_load"
         )
     device = configured_device()
-    key = (model.pk, model.weights_sha256, str(device))
+    files = tuple(sorted((model.config.get("files") or {}).items()))
+    key = (model.pk, model.weights_path, str(device), files)
     with _lock:
         if key not in _hf_cache:
             folder = model_store_path(model.weights_path)

@@ -3,6 +3,8 @@
 ``bert_folder`` writes a BERT sequence classifier with a WordPiece tokenizer trained on
 the given texts; ``roberta_folder`` a RoBERTa classifier with a byte-level BPE tokenizer.
 Both are saved with ``save_pretrained``, exactly as a researcher's fine-tuned model is.
+(In transformers 5 ``BertTokenizer`` and ``RobertaTokenizer`` are the fast, Rust-backed
+tokenizers; the ``...Fast`` names are aliases of them.)
 """
 
 from collections.abc import Sequence
@@ -22,10 +24,10 @@ from tokenizers import (
 from transformers import (
     BertConfig,
     BertForSequenceClassification,
-    BertTokenizerFast,
+    BertTokenizer,
     RobertaConfig,
     RobertaForSequenceClassification,
-    RobertaTokenizerFast,
+    RobertaTokenizer,
 )
 
 TEXTS: tuple[str, ...] = (
@@ -48,7 +50,7 @@ def _labels(labels: Sequence[str]) -> dict[str, Any]:
 
 def wordpiece_tokenizer(
     texts: Sequence[str], *, vocab_size: int = 200, max_length: int = 64
-) -> BertTokenizerFast:
+) -> BertTokenizer:
     """Return a fast BERT tokenizer whose WordPiece vocabulary is trained on ``texts``."""
     tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
@@ -64,7 +66,7 @@ def wordpiece_tokenizer(
         special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
     )
     tokenizer.decoder = decoders.WordPiece()
-    return BertTokenizerFast(
+    return BertTokenizer(
         tokenizer_object=tokenizer,
         unk_token="[UNK]",
         pad_token="[PAD]",
@@ -77,7 +79,7 @@ def wordpiece_tokenizer(
 
 def bpe_tokenizer(
     texts: Sequence[str], *, vocab_size: int = 400, max_length: int = 64
-) -> RobertaTokenizerFast:
+) -> RobertaTokenizer:
     """Return a fast RoBERTa tokenizer whose byte-level BPE is trained on ``texts``."""
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -90,14 +92,16 @@ def bpe_tokenizer(
             initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         ),
     )
+    ids = {token: tokenizer.token_to_id(token) for token in ("<s>", "</s>")}
+    assert None not in ids.values(), "the special tokens were trained into the vocabulary"
     tokenizer.post_processor = processors.RobertaProcessing(
-        ("</s>", tokenizer.token_to_id("</s>")),
-        ("<s>", tokenizer.token_to_id("<s>")),
+        ("</s>", int(ids["</s>"])),  # type: ignore[arg-type]  # checked not None above
+        ("<s>", int(ids["<s>"])),  # type: ignore[arg-type]  # checked not None above
         trim_offsets=True,
         add_prefix_space=False,
     )
     tokenizer.decoder = decoders.ByteLevel()
-    return RobertaTokenizerFast(
+    return RobertaTokenizer(
         tokenizer_object=tokenizer,
         bos_token="<s>",
         eos_token="</s>",
@@ -108,6 +112,19 @@ def bpe_tokenizer(
         mask_token="<mask>",
         model_max_length=max_length,
     )
+
+
+def _encoder(hidden: int, layers: int, heads: int, labels: Sequence[str]) -> dict[str, Any]:
+    """Return the config fields both tiny encoders share: sizes, no dropout, the labels."""
+    return {
+        "hidden_size": hidden,
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "intermediate_size": 2 * hidden,
+        "hidden_dropout_prob": 0.0,
+        "attention_probs_dropout_prob": 0.0,
+        **_labels(labels),
+    }
 
 
 def bert_folder(
@@ -126,14 +143,8 @@ def bert_folder(
     torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=len(tokenizer),
-        hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        intermediate_size=2 * hidden,
         max_position_embeddings=max_length,
-        hidden_dropout_prob=0.0,
-        attention_probs_dropout_prob=0.0,
-        **_labels(labels),
+        **_encoder(hidden, layers, heads, labels),
     )
     BertForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -156,19 +167,13 @@ def roberta_folder(
     torch.manual_seed(seed)
     config = RobertaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        intermediate_size=2 * hidden,
         # RoBERTa's positions start after the padding index.
         max_position_embeddings=max_length + 2,
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
-        hidden_dropout_prob=0.0,
-        attention_probs_dropout_prob=0.0,
         type_vocab_size=1,
-        **_labels(labels),
+        **_encoder(hidden, layers, heads, labels),
     )
     RobertaForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
