@@ -1,6 +1,7 @@
 """Build the demo: a researcher account and the shipped datasets, idempotently."""
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,12 @@ from django.db import transaction
 from django.urls import reverse
 
 from analysis.simulation import ANSWERERS, participants_simulate, simulated_participant_ids
+from demo.hf_model import demo_bert_build
+from explanations.compute.registry import supported_methods
 from explanations.models import ClassifierModel, Dataset, Job
 from explanations.services.computing import explanations_compute, scores_compute
 from explanations.services.datasets import dataset_import
+from explanations.services.model_import import model_import
 from explanations.services.modeling import model_predict, model_train
 from explanations.services.progress import Progress, no_progress
 from studies.models import Study
@@ -80,26 +84,9 @@ def demo_datasets_ensure(*, owner: User, progress: Progress = no_progress) -> li
     return datasets
 
 
-BILSTM_METHODS = [
-    "attention",
-    "gradient",
-    "grad_input",
-    "integrated_gradients",
-    "occlusion",
-    "omission",
-    "lrp",
-    "random",
-]
-TRANSFORMER_METHODS = [
-    "attention",
-    "attention_rollout",
-    "gradient",
-    "grad_input",
-    "integrated_gradients",
-    "occlusion",
-    "omission",
-    "random",
-]
+# Every method each architecture supports, as the method registry declares them.
+BILSTM_METHODS = list(supported_methods("bilstm_attention"))
+TRANSFORMER_METHODS = list(supported_methods("transformer"))
 SCORE_METRICS = [
     "comprehensiveness",
     "sufficiency",
@@ -113,11 +100,14 @@ SCORE_METRICS = [
 # The randomisation check re-explains every instance on a re-initialised model; the demo
 # runs it for the main model only, to keep `make run` within minutes.
 LIGHT_METRICS = [m for m in SCORE_METRICS if m != "randomization_spearman"]
-# (model name, dataset name, architecture, methods, metrics)
-DEMO_MODELS = (
+# (model name, dataset name, architecture, methods, metrics); methods None means every
+# method the model's kind supports. "huggingface" is built by demo_bert_build and brought in
+# through model_import, the path a researcher's own model takes.
+DEMO_MODELS: tuple[tuple[str, str, str, list[str] | None, list[str]], ...] = (
     ("demo-bilstm", SENTIMENT, "bilstm_attention", BILSTM_METHODS, SCORE_METRICS),
     ("demo-transformer", SENTIMENT, "transformer", TRANSFORMER_METHODS, LIGHT_METRICS),
     ("demo-nli-bilstm", NLI, "bilstm_attention", BILSTM_METHODS, LIGHT_METRICS),
+    ("demo-bert", SENTIMENT, "huggingface", None, LIGHT_METRICS),
 )
 
 
@@ -127,7 +117,9 @@ def demo_models_ensure(*, owner: User, progress: Progress = no_progress) -> list
     for name, dataset_name, architecture, methods, metrics in DEMO_MODELS:
         dataset = Dataset.objects.get(name=dataset_name)
         model = ClassifierModel.objects.filter(name=name).first()
-        if model is None:
+        if model is None and architecture == ClassifierModel.Architecture.HUGGINGFACE:
+            model = demo_bert_import(dataset=dataset, name=name, owner=owner, progress=progress)
+        elif model is None:
             model = model_train(
                 dataset=dataset,
                 name=name,
@@ -154,6 +146,24 @@ def demo_models_ensure(*, owner: User, progress: Progress = no_progress) -> list
     return models
 
 
+def demo_bert_import(
+    *, dataset: Dataset, name: str, owner: User, progress: Progress = no_progress
+) -> ClassifierModel:
+    """Build the demo's BERT classifier in a temporary folder and import it like a user's model.
+
+    The build's held-out metrics become the model's training metrics (an imported model has
+    none of its own). The folder is removed once the model store holds its copy.
+    """
+    with tempfile.TemporaryDirectory(prefix="elephant-demo-bert-") as temporary:
+        folder = Path(temporary) / name
+        metrics = demo_bert_build(dataset=dataset, folder=folder, seed=0, progress=progress)
+        model = model_import(path=folder, name=name, dataset=dataset, owner=owner)
+    model.training_metrics = metrics
+    model.seed = 0
+    model.save(update_fields=["training_metrics", "seed"])
+    return model
+
+
 def _job_succeeded(job: Job, *, model: ClassifierModel) -> None:
     """Raise when ``job`` failed (a job run in-process records its failure and returns)."""
     if job.status == Job.Status.FAILED:
@@ -162,11 +172,13 @@ def _job_succeeded(job: Job, *, model: ClassifierModel) -> None:
         )
 
 
-# (name, study type, methods, extra design fields); every study has attention checks.
-DEMO_STUDIES: tuple[tuple[str, str, list[str], dict[str, Any]], ...] = (
+# (name, study type, model name, methods, extra design fields); every study has attention
+# checks. Every study is on the sentiment reviews.
+DEMO_STUDIES: tuple[tuple[str, str, str, list[str], dict[str, Any]], ...] = (
     (
         "Demo: how convincing is each explanation?",
         "plausibility_rating",
+        "demo-bilstm",
         ["attention", "integrated_gradients", "occlusion", "random"],
         {
             "n_items": 24,
@@ -179,20 +191,36 @@ DEMO_STUDIES: tuple[tuple[str, str, list[str], dict[str, Any]], ...] = (
     (
         "Demo: which explanation is better?",
         "pairwise_preference",
+        "demo-bilstm",
         ["attention", "integrated_gradients", "random"],
         {"n_items": 12, "items_per_participant": 6, "attention_check_positions": [3]},
     ),
     (
         "Demo: can you predict the model? (forward simulation)",
         "forward_simulation",
+        "demo-bilstm",
         ["attention", "integrated_gradients"],
         {"n_items": 16, "condition_design": "between", "attention_check_positions": [2]},
     ),
     (
         "Demo: label the text with the model's help (aided task)",
         "aided_task",
+        "demo-bilstm",
         ["integrated_gradients"],
         {"n_items": 12, "condition_design": "between", "attention_check_positions": [3]},
+    ),
+    (
+        "Demo: how convincing is each explanation of a BERT model?",
+        "plausibility_rating",
+        "demo-bert",
+        ["attention", "integrated_gradients", "occlusion", "random"],
+        {
+            "n_items": 24,
+            "items_per_participant": 8,
+            "attention_check_positions": [4],
+            "gold_positions": [7],
+            "questionnaire_preset": "explanation_satisfaction",
+        },
     ),
 )
 
@@ -224,14 +252,14 @@ def demo_studies_ensure(*, owner: User) -> list[DemoStudy]:
     A study an interrupted run created but did not launch is still a draft: it is launched.
     """
     dataset = Dataset.objects.get(name=SENTIMENT)
-    model = ClassifierModel.objects.get(name="demo-bilstm")
     studies = []
     available = set(type_names())
-    for name, study_type, methods, extra in DEMO_STUDIES:
+    for name, study_type, model_name, methods, extra in DEMO_STUDIES:
         if study_type not in available:
             continue
         study = Study.objects.filter(owner=owner, name=name).first()
         if study is None:
+            model = ClassifierModel.objects.get(name=model_name)
             design = StudyDesign(
                 name=name,
                 study_type=study_type,

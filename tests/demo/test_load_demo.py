@@ -47,6 +47,7 @@ def tiny_demo(tmp_path, monkeypatch, researcher):
             (
                 STUDY_NAME,
                 "plausibility_rating",
+                "demo-bilstm",
                 ["gradient", "random"],
                 {"n_items": 6, "items_per_participant": 3},
             ),

@@ -1,7 +1,7 @@
 """Tiny Hugging Face classifiers built from a config in a folder: no download, ever.
 
 ``bert_folder`` writes a BERT sequence classifier with a WordPiece tokenizer trained on
-the given texts; ``roberta_folder`` a RoBERTa classifier with a byte-level BPE tokenizer.
+the given texts (the demo's builder, whose vocabulary is the same from run to run); ``roberta_folder`` a RoBERTa classifier with a byte-level BPE tokenizer.
 Both are saved with ``save_pretrained``, exactly as a researcher's fine-tuned model is.
 (In transformers 5 ``BertTokenizer`` and ``RobertaTokenizer`` are the fast, Rust-backed
 tokenizers; the ``...Fast`` names are aliases of them.)
@@ -16,7 +16,6 @@ from tokenizers import (
     Tokenizer,
     decoders,
     models,
-    normalizers,
     pre_tokenizers,
     processors,
     trainers,
@@ -24,11 +23,12 @@ from tokenizers import (
 from transformers import (
     BertConfig,
     BertForSequenceClassification,
-    BertTokenizer,
     RobertaConfig,
     RobertaForSequenceClassification,
     RobertaTokenizer,
 )
+
+from demo.hf_model import wordpiece_tokenizer
 
 TEXTS: tuple[str, ...] = (
     "The movie wasn't good, and the acting was unbelievably wooden.",
@@ -46,35 +46,6 @@ def _labels(labels: Sequence[str]) -> dict[str, Any]:
         "id2label": dict(enumerate(labels)),
         "label2id": {label: i for i, label in enumerate(labels)},
     }
-
-
-def wordpiece_tokenizer(
-    texts: Sequence[str], *, vocab_size: int = 200, max_length: int = 64
-) -> BertTokenizer:
-    """Return a fast BERT tokenizer whose WordPiece vocabulary is trained on ``texts``."""
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tokenizer.train_from_iterator(
-        list(texts), trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials)
-    )
-    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]",
-        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
-    )
-    tokenizer.decoder = decoders.WordPiece()
-    return BertTokenizer(
-        tokenizer_object=tokenizer,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        mask_token="[MASK]",
-        model_max_length=max_length,
-    )
 
 
 def bpe_tokenizer(
