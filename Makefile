@@ -42,7 +42,7 @@ typecheck: install-dev
 
 pytest: install-dev
 	$(PY) manage.py makemigrations --check --dry-run
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
@@ -50,6 +50,7 @@ bench: install-dev
 	$(PY) -m bench.import
 	$(PY) -m bench.training
 	$(PY) -m bench.attribution
+	$(PY) -m bench.hf_attribution
 	$(PY) -m bench.scores
 	$(PY) -m bench.analysis
 
