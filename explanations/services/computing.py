@@ -229,8 +229,6 @@ def _score_shard(job: Job, instance_ids: list[int]) -> None:
     if not ids:
         return
     instances = [by_instance[pk][methods[0]].instance for pk in ids]
-    # The randomisation check re-explains with each method's default parameters.
-    defaults = {m: method_parameters(m, job.model.architecture) for m in methods}
     results: dict[tuple[int, str], dict[str, tuple[float | None, str]]] = {}
     families = [m for m in wanted if m != "plausibility"]
     if families:
@@ -241,10 +239,15 @@ def _score_shard(job: Job, instance_ids: list[int]) -> None:
         }
         randomized = None
         if RANDOMIZATION_SPEARMAN in families:
+            # The re-initialised model is explained with each method's default parameters.
             random_runtime = runtime.randomized(int(job.parameters.get("seed", 0)))
+            kind = job.model.architecture
             randomized = {
                 m: erasure.restrict(
-                    [a.scores for a in random_runtime.explain(instances, m, defaults[m])]
+                    [
+                        a.scores
+                        for a in random_runtime.explain(instances, m, method_parameters(m, kind))
+                    ]
                 )
                 for m in methods
             }
