@@ -44,10 +44,11 @@ from analysis.plots import plot_render
 from analysis.presentation import analysis_context
 from analysis.services.options import AnalysisOptions
 from analysis.services.results import StudyAnalysis, study_analysis_get
+from analysis.services.simulated import SIMULATED_PREFIX
 from analysis.services.tables import Table
-from analysis.simulation import SIMULATED_PREFIX
-from explanations.models import Explanation, ExplanationMethod
+from explanations.models import ExplanationMethod
 from studies.models import Study
+from studies.types.base import get_type
 
 BUNDLE_SCHEMA = "elephant.bundle/1"
 SOFTWARE = (
@@ -140,6 +141,36 @@ def table_csv(table: Table) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def _options_codebook(study: Study) -> list[str]:
+    """Return the codebook's table of the study type's design options, from their declaration."""
+    kind = get_type(study.study_type)
+    declared = {option.name: option for option in kind.options}
+    fields = kind.option_fields()
+    if not fields:
+        return []
+    lines = [
+        f"## Study design: {kind.label} options",
+        "",
+        "As chosen for this study (`manifest.json` has them under `design.type_options`).",
+        "",
+        "| option | meaning | valid values | default | this study |",
+        "|---|---|---|---|---|",
+    ]
+    for name, field in fields.items():
+        option = declared.get(name)
+        valid = option.expected() if option else type(field).__name__.removesuffix("Field")
+        default = option.default if option else field.initial
+        cells = [
+            f"`{name}`",
+            str(field.label or name.replace("_", " ")),
+            valid,
+            json.dumps(default, default=str),
+            json.dumps(study.type_options.get(name), default=str),
+        ]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return [*lines, ""]
+
+
 def codebook_markdown(study: Study, analysis: StudyAnalysis) -> str:
     """Return ``codebook.md``: how to load the tables, and every column explained."""
     tables = analysis.tables
@@ -186,6 +217,7 @@ def codebook_markdown(study: Study, analysis: StudyAnalysis) -> str:
             meaning = column.description.replace("|", "\\|")
             lines.append(f"| `{column.name}` | {column.kind} | {meaning} |")
         lines.append("")
+    lines += _options_codebook(study)
     lines += [
         "## results.json",
         "",
@@ -262,13 +294,12 @@ def _design(study: Study) -> dict[str, Any]:
 
 
 def _methods(study: Study) -> list[dict[str, Any]]:
+    # The parameters of the explanations shown, as frozen with the items (never live rows).
     shown: dict[str, list[Any]] = {}
-    for name, parameters in (
-        Explanation.objects.filter(study_items__study=study)
-        .values_list("method__name", "parameters")
-        .distinct()
-    ):
-        shown.setdefault(name, []).append(parameters)
+    for frozen in study.items.values_list("frozen", flat=True):
+        for explanation in (frozen or {}).get("explanations", []):
+            if "parameters" in explanation:
+                shown.setdefault(explanation["method"], []).append(explanation["parameters"])
     return [
         {
             "name": m.name,
@@ -337,7 +368,10 @@ def manifest_data(study: Study, analysis: StudyAnalysis) -> dict[str, Any]:
         },
         "simulated": {
             "n_participants": analysis.results["counts"]["participants_simulated"],
-            "marker": f"invitation label starting with {SIMULATED_PREFIX!r}; column simulated",
+            "marker": (
+                f"Participant.simulated (they enter by an invitation labelled "
+                f"{SIMULATED_PREFIX!r} ...); column simulated"
+            ),
         },
         "software": _versions(),
         "rerun": (

@@ -5,6 +5,7 @@ from typing import Any
 
 from analysis.services.inputs import CONTROL_METHOD
 from analysis.services.tables import metric_slug
+from analysis.types.base import registered
 
 PlotLinks = Callable[[str, str], str]
 
@@ -116,4 +117,14 @@ def analysis_context(
         "simulation": _simulation(sections["simulation"], svgs, link)
         if "simulation" in sections
         else None,
+        "drawn_sections": _drawn_sections(results),
     }
+
+
+def _drawn_sections(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the sections whose type brings its own template: template and section."""
+    analysis = registered().get(str(results.get("study", {}).get("type")))
+    section = results.get("sections", {}).get(analysis.section_key) if analysis else None
+    if analysis is None or section is None or analysis.section_template is None:
+        return []
+    return [{"template": analysis.section_template, "section": section}]

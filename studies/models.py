@@ -281,6 +281,9 @@ class Participant(models.Model):
     invitation = models.OneToOneField(
         Invitation, null=True, blank=True, on_delete=models.PROTECT, related_name="participant"
     )
+    simulated = models.BooleanField(
+        default=False, help_text="Simulated by the software (demos, tests), not a person."
+    )
     entered_at = models.DateTimeField(auto_now_add=True)
     consented_at = models.DateTimeField(null=True, blank=True)
     instructions_read_at = models.DateTimeField(null=True, blank=True)

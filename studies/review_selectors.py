@@ -13,9 +13,7 @@ from django.http import Http404
 
 from .models import Adjudication, Invitation, Response, Study, StudyItem
 from .services.snapshots import study_display
-from .types.base import explanation_view
-
-STUDY_TYPE = "expert_review"
+from .types.base import explanation_view, type_names_where
 
 
 def _letter(index: int) -> str:
@@ -30,7 +28,7 @@ def lead_invitation(token: str) -> Invitation:
     """
     invitation = (
         Invitation.objects.select_related("study__model", "study__dataset")
-        .filter(token=token, study__study_type=STUDY_TYPE)
+        .filter(token=token, study__study_type__in=type_names_where("has_adjudication"))
         .exclude(study__status=Study.Status.DRAFT)
         .first()
     )

@@ -14,9 +14,10 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
+from .contracts import ResponseRow, ShownRow
 from .models import (
     Assignment,
     Exclusion,
@@ -29,7 +30,7 @@ from .models import (
 )
 from .services.assignment import trial_specs
 from .services.snapshots import preview_rng, snapshots_build, trial_view
-from .types.base import get_type
+from .types.base import TrialView, get_type
 
 User = AbstractBaseUser | AnonymousUser
 ENDED = {
@@ -229,11 +230,39 @@ def study_progress(study: Study) -> dict[str, Any]:
     }
 
 
-def responses_for_analysis(study: Study) -> list[dict[str, Any]]:
+def preview_answer(
+    study: Study, view: TrialView, data: Mapping[str, Any]
+) -> tuple[Any, bool | None]:
+    """Return a preview trial's answer as the study type reads it, and whether it passes its
+    check (None without one); nothing is stored. Raise ValidationError for a refused answer."""
+    kind = get_type(study.study_type)
+    value = kind.clean_answer(view, data)
+    return value, kind.passes(view, value)
+
+
+def participants_of(study: Study) -> QuerySet[Participant]:
+    """Return the study's participants with ``n_responses``, ``n_failed`` (failed checks)
+    and ``excluded`` (True when they have an active exclusion), in order of arrival."""
+    return (
+        Participant.objects.filter(study=study)
+        .select_related("assignment__study_list", "invitation")
+        .annotate(
+            n_responses=Count("responses", distinct=True),
+            n_failed=Count("responses", filter=Q(responses__passed=False), distinct=True),
+            excluded=Exists(
+                Exclusion.objects.filter(participant=OuterRef("pk"), revoked_at__isnull=True)
+            ),
+        )
+        .order_by("entered_at", "pk")
+    )
+
+
+def responses_for_analysis(study: Study) -> list[ResponseRow]:
     """Return one tidy row per response, joined with what the trial showed when it was frozen.
 
     Columns: ids (participant, source, external id, list, condition, trial, item, instance),
-    role and phase, the raw ``value`` and the type's ``record`` columns, ``passed``,
+    role and phase, the raw ``value``, ``record`` (the columns the type's
+    :meth:`~studies.types.base.StudyType.record` returns, under their own key), ``passed``,
     timings (server ms, client ms), ``assignment_status``, ``excluded`` (active exclusion
     rules, empty when included), and ``shown``: one entry per explanation shown, in order,
     with ``method``, ``explanation_id`` and ``scores`` (``{metric: {"kind", "value"}}``,
@@ -245,7 +274,7 @@ def responses_for_analysis(study: Study) -> list[dict[str, Any]]:
         "participant_id", "rule"
     ):
         excluded.setdefault(pid, []).append(rule)
-    rows = []
+    rows: list[ResponseRow] = []
     for r in (
         Response.objects.filter(participant__study=study)
         .select_related(
@@ -265,7 +294,7 @@ def responses_for_analysis(study: Study) -> list[dict[str, Any]]:
             payload=trial.payload,
             expected=item.expected,
         )
-        shown = [
+        shown: list[ShownRow] = [
             {
                 "method": e["method"],
                 "explanation_id": e["id"],
@@ -298,7 +327,7 @@ def responses_for_analysis(study: Study) -> list[dict[str, Any]]:
                 "methods": list(item.methods),
                 "payload": trial.payload,
                 "value": r.value,
-                **kind.record(view, r.value),
+                "record": kind.record(view, r.value),
                 "passed": r.passed,
                 "shown_at": r.shown_at,
                 "answered_at": r.answered_at,
@@ -307,6 +336,21 @@ def responses_for_analysis(study: Study) -> list[dict[str, Any]]:
                 "shown": shown,
             }
         )
+    return rows
+
+
+def response_rows_flat(study: Study) -> list[dict[str, Any]]:
+    """Return :func:`responses_for_analysis` rows with the type's recorded columns inlined
+    after ``value`` (the API's shape); a recorded column never replaces a fixed one."""
+    rows = []
+    for row in responses_for_analysis(study):
+        flat: dict[str, Any] = {}
+        for key, value in row.items():
+            if key == "record":
+                flat.update({k: v for k, v in row["record"].items() if k not in row})
+            else:
+                flat[key] = value
+        rows.append(flat)
     return rows
 
 

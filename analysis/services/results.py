@@ -10,7 +10,6 @@ moves on (see :func:`analysis_fingerprint`).
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,31 +20,15 @@ from django.utils import timezone
 from analysis.compute.bootstrap import RESAMPLING_DESCRIPTION
 from analysis.compute.result import json_safe
 from analysis.plots import plot_render, svg_inline
+from analysis.types.base import registered
 from studies.models import Exclusion, Participant, QuestionnaireAnswer, Response, Study
 
 from .inputs import included_rows
 from .options import AnalysisOptions
-from .preferences import preference_section
-from .ratings import rating_section
-from .reviews import review_section
-from .simulatability import simulation_section
 from .tables import StudyTables, Table, study_tables
-from .tasks import aided_section, rationale_section
 
 SCHEMA = "elephant.analysis/1"
 CACHE_SECONDS = 3600
-
-Section = Callable[..., tuple[dict[str, Any], dict[str, dict[str, Any]]]]
-# Study type -> (section key, title, builder). A type missing here gets the counts only.
-SECTIONS: dict[str, tuple[str, str, Section]] = {
-    "plausibility_rating": ("rating", "Plausibility ratings", rating_section),
-    "pairwise_preference": ("preference", "Pairwise preferences", preference_section),
-    "aided_task": ("aided", "Aided task: accuracy, reliance and time", aided_section),
-    "rationale_annotation": ("rationales", "Rationale annotation: agreement", rationale_section),
-    "forward_simulation": ("simulation", "Forward simulation", simulation_section),
-    "counterfactual_simulation": ("simulation", "Counterfactual simulation", simulation_section),
-    "expert_review": ("review", "Expert review", review_section),
-}
 
 
 @dataclass(frozen=True)
@@ -177,21 +160,20 @@ def study_analysis_build(*, study: Study, options: AnalysisOptions | None = None
             "Only one participant is included: agreement and intervals that generalise to new "
             "participants cannot be computed."
         )
-    known = SECTIONS.get(study.study_type)
-    if known is None:
+    analysis = registered().get(study.study_type)
+    if analysis is None:
         results["messages"].append(
             f"The analysis of {study.study_type} studies is not available yet; the tables and "
             "counts are."
         )
     else:
-        key, title, build = known
-        section, plots = build(
+        section, plots = analysis.section(
             study=study,
             responses=tables.responses,
             study_methods=results["study"]["methods"],
             options=options,
         )
-        results["sections"][key] = {"title": title, **section}
+        results["sections"][analysis.section_key] = {"title": analysis.section_title, **section}
         results["plots"].update(plots)
     safe = json_safe(results)
     svg_files = {

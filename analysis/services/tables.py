@@ -21,29 +21,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.simulation import simulated_participant_ids
+from studies.contracts import COMMON_ANSWER_COLUMNS, ResponseRow
 from studies.models import Exclusion, Participant, Study, StudyItem
 from studies.selectors import questionnaire_rows, responses_for_analysis
+from studies.types.base import get_type
 
 ANALYSED_ROLE = StudyItem.Role.TEST
 SCORE_KINDS = ("faithfulness", "plausibility")
-
-# Descriptions of the answer columns the built-in study types record.
-ANSWER_COLUMNS: dict[str, str] = {
-    "rating": "the rating given (an integer on the study's scale)",
-    "scale_min": "lowest value of the rating scale",
-    "scale_max": "highest value of the rating scale",
-    "method": "explanation method shown (never shown to the participant)",
-    "explanation_id": "id of the explanation shown (explanations.Explanation)",
-    "comment": "the participant's optional comment (empty if none)",
-    "choice_side": "side chosen: left, right or tie",
-    "left_method": "explanation method shown on the left",
-    "right_method": "explanation method shown on the right",
-    "left_explanation_id": "id of the explanation shown on the left",
-    "right_explanation_id": "id of the explanation shown on the right",
-    "chosen_method": "method of the explanation preferred (NA for a tie)",
-    "rejected_method": "method of the explanation not preferred (NA for a tie)",
-}
 
 
 @dataclass(frozen=True)
@@ -192,27 +176,15 @@ RESPONSE_TAIL_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def _responses(study: Study, simulated: set[int], raw: list[dict[str, Any]]) -> Table:
+def _responses(study: Study, simulated: set[int], raw: list[ResponseRow]) -> Table:
     """Return the responses table built from ``responses_for_analysis`` rows."""
     known = {c.name for c in (*RESPONSE_ID_COLUMNS, *RESPONSE_TAIL_COLUMNS)}
     answer_names: list[str] = []
     score_meta: dict[str, tuple[str, str, str]] = {}
     rows = []
     for r in raw:
-        record = {
-            k: v
-            for k, v in r.items()
-            if k not in known
-            and k
-            not in {
-                "external_id",
-                "excluded",
-                "payload",
-                "value",
-                "shown",
-                "methods",
-            }
-        }
+        # The type's recorded columns; they never shadow the fixed ones.
+        record = {k: v for k, v in r["record"].items() if k not in known}
         for name in record:
             if name not in answer_names:
                 answer_names.append(name)
@@ -252,13 +224,15 @@ def _responses(study: Study, simulated: set[int], raw: list[dict[str, Any]]) -> 
                 **cells,
             }
         )
+    declared = {
+        c.name: c.description
+        for c in (*COMMON_ANSWER_COLUMNS, *get_type(study.study_type).answer_columns)
+    }
     answer_columns = [
         Column(
             name,
             "answer",
-            ANSWER_COLUMNS.get(
-                name, f"answer column {name!r} recorded by the {study.study_type} type"
-            ),
+            declared.get(name, f"answer column {name!r} recorded by the {study.study_type} type"),
         )
         for name in answer_names
     ]
@@ -441,7 +415,9 @@ def _items(study: Study) -> Table:
 
 def study_tables(study: Study) -> StudyTables:
     """Return the study's tidy tables (read in a few queries)."""
-    simulated = simulated_participant_ids(study)
+    simulated = set(
+        Participant.objects.filter(study=study, simulated=True).values_list("pk", flat=True)
+    )
     responses = _responses(study, simulated, responses_for_analysis(study))
     return StudyTables(
         responses=responses,

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.template.loader import render_to_string
 from drf_spectacular.types import OpenApiTypes
@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from studies import selectors
-from studies.models import Exclusion, Participant, Study
+from studies.models import Exclusion, Study
 from studies.services.design import study_create, study_delete, study_update
 from studies.services.exclusions import (
     ExclusionRules,
@@ -175,30 +175,20 @@ class StudyViewSet(viewsets.ModelViewSet):
             )
         body = serializers.PreviewAnswerSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        kind = get_type(study.study_type)
-        view = trials[index - 1]["view"]
         try:
-            value = kind.clean_answer(view, body.validated_data["answer"])
+            value, passed = selectors.preview_answer(
+                study, trials[index - 1]["view"], body.validated_data["answer"]
+            )
         except DjangoValidationError as exc:
             return Response({"detail": " ".join(exc.messages), "stored": False}, status=400)
-        return Response({"value": value, "passed": kind.passes(view, value), "stored": False})
+        return Response({"value": value, "passed": passed, "stored": False})
 
     @extend_schema(responses=serializers.ParticipantSerializer(many=True))
     @action(detail=True, methods=["get"])
     def participants(self, request: Request, pk: str) -> Response:
         """Everyone who entered, with status, list and number of answers (read-only)."""
         study = self.get_object()
-        rows = (
-            Participant.objects.filter(study=study)
-            .select_related("assignment__study_list", "invitation")
-            .annotate(
-                n_responses=Count("responses"),
-                excluded=Exists(
-                    Exclusion.objects.filter(participant=OuterRef("pk"), revoked_at__isnull=True)
-                ),
-            )
-            .order_by("entered_at", "pk")
-        )
+        rows = selectors.participants_of(study)
         return Response(serializers.ParticipantSerializer(rows, many=True).data)
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
@@ -208,7 +198,7 @@ class StudyViewSet(viewsets.ModelViewSet):
         study = self.get_object()
         return Response(
             {
-                "responses": selectors.responses_for_analysis(study),
+                "responses": selectors.response_rows_flat(study),
                 "questionnaire": selectors.questionnaire_rows(study),
             }
         )

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from studies.models import Adjudication, Invitation, Response, Study, StudyItem
+from studies.types.base import get_type
 
 MAX_COMMENT = 2000
 MAX_KEY = 64
@@ -51,7 +52,7 @@ def adjudication_record(
     stored = list(Adjudication.objects.filter(idempotency_key=key, study=study))
     if stored:
         return stored, False
-    if study.study_type != "expert_review" or study.status == Study.Status.DRAFT:
+    if not get_type(study.study_type).has_adjudication or study.status == Study.Status.DRAFT:
         raise ValidationError(f"study {study} has no expert reviews to adjudicate")
     item = StudyItem.objects.filter(study=study, pk=item_id, role=StudyItem.Role.TEST).first()
     if item is None:

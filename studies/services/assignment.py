@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from random import Random
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -82,8 +83,11 @@ def participant_enter(
     ids: EntryIds,
     invitation: Invitation | None = None,
     current: Participant | None = None,
+    simulated: bool = False,
 ) -> Participant:
     """Return the participant arriving with ``ids``: the same person again, or a new one.
+
+    ``simulated`` marks a new participant as simulated by the software, not a person.
 
     ``current`` is the participant this browser's session already holds for the study;
     it is resumed by an anonymous entry. A used invitation resumes its participant and
@@ -134,6 +138,7 @@ def participant_enter(
         mturk_hit_id=ids.mturk_hit_id,
         mturk_submit_to=ids.mturk_submit_to,
         invitation=invitation,
+        simulated=simulated,
     )
     participant.full_clean(
         exclude=["study", "invitation"], validate_unique=False, validate_constraints=False
@@ -189,11 +194,28 @@ def assignment_start(*, participant: Participant, now: datetime | None = None) -
         raise
 
 
-def trial_specs(*, study: Study, items: Sequence[StudyItem], rng: Random) -> list[TrialSpec]:
+def trial_specs(
+    *,
+    study: Study,
+    items: Sequence[StudyItem],
+    rng: Random,
+    study_list: StudyList | None = None,
+) -> list[TrialSpec]:
     """Order one list's ``items`` into trials as the study type builds them.
 
-    The researcher's preview calls this too, so it shows exactly what participants get.
+    The researcher's preview calls this too (without ``study_list``), so it shows exactly
+    what participants get. With ``study_list``, the type sees the first-trial payloads of
+    the list's active and completed assignments (to balance arms across its participants).
     """
+    list_payloads: list[dict[str, Any]] = []
+    if study_list is not None:
+        list_payloads = list(
+            Trial.objects.filter(
+                assignment__study_list=study_list,
+                assignment__status__in=[Assignment.Status.ACTIVE, Assignment.Status.COMPLETED],
+                position=0,
+            ).values_list("payload", flat=True)
+        )
     refs = [
         ItemRef(
             id=item.pk,
@@ -210,6 +232,7 @@ def trial_specs(*, study: Study, items: Sequence[StudyItem], rng: Random) -> lis
         attention_positions=study.attention_check_positions,
         gold_positions=study.gold_positions,
         rng=rng,
+        list_payloads=list_payloads,
     )
 
 
@@ -232,7 +255,10 @@ def _assign(participant: Participant, study: Study, now: datetime) -> Assignment
             deadline=now + timedelta(minutes=study.time_limit_minutes),
         )
         specs = trial_specs(
-            study=study, items=list(chosen.items.all()), rng=Random(f"{study.seed}:{locked.uid}")
+            study=study,
+            items=list(chosen.items.all()),
+            rng=Random(f"{study.seed}:{locked.uid}"),
+            study_list=chosen,
         )
         Trial.objects.bulk_create(
             [

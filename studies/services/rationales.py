@@ -1,6 +1,7 @@
 """Turn rationale-annotation answers into :class:`~explanations.models.HumanRationale` rows.
 
-Each answered test or gold trial of a ``rationale_annotation`` study becomes one rationale
+Each answered test or gold trial of a study whose type ``produces_rationales``
+(rationale annotation) becomes one rationale
 of the trial's instance, with ``source="study"`` and the annotator
 ``study<study id>:participant<participant id>``, so the plausibility scores
 (``compute_scores``) count it like any imported rationale. The response stays the record;
@@ -12,8 +13,8 @@ from django.db import transaction
 
 from explanations.models import HumanRationale
 from studies.models import Response, StudyItem
+from studies.types.base import type_names_where
 
-STUDY_TYPE = "rationale_annotation"
 SOURCE = "study"
 ROLES = (StudyItem.Role.TEST, StudyItem.Role.GOLD)
 
@@ -27,10 +28,11 @@ def rationales_sync(*, instance_id: int | None = None, study_id: int | None = No
     """Create the missing rationale rows of rationale-annotation answers; return how many.
 
     Limit the work to one instance (after each answer) or one study; with neither, sync
-    every rationale-annotation study.
+    every study whose type produces rationales.
     """
     answers = Response.objects.filter(
-        trial__item__study__study_type=STUDY_TYPE, trial__role__in=ROLES
+        trial__item__study__study_type__in=type_names_where("produces_rationales"),
+        trial__role__in=ROLES,
     )
     if instance_id is not None:
         answers = answers.filter(trial__item__instance_id=instance_id)

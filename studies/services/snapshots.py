@@ -2,8 +2,9 @@
 
 A snapshot holds the instance's text and explained tokens, the label names, the model's
 prediction and probabilities, the gold label and outcome, and each shown explanation with
-its token scores and every faithfulness/plausibility ``Score`` it had at that moment
-(``metric``, ``kind``, ``value``, ``parameters``). Gold items show synthetic explanations
+its token scores, its own parameters and every faithfulness/plausibility ``Score`` it had
+at that moment (``metric``, ``kind``, ``value``, ``parameters``); the shapes are declared in
+:mod:`studies.contracts`. Gold items show synthetic explanations
 built from a human rationale (:data:`SYNTHETIC`): ``human_rationale`` scores 1 on the
 rationale's tokens and 0 elsewhere; ``anti_rationale`` is its complement.
 """
@@ -16,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from explanations.models import Explanation, HumanRationale, Instance, Prediction
+from studies.contracts import ShownExplanation, Snapshot
 from studies.models import Study, StudyItem
 from studies.types.base import Display, TrialView, get_type
 
@@ -43,7 +45,7 @@ def _rationales(instance_ids: set[int]) -> dict[int, tuple[str, list[int]]]:
     return found
 
 
-def snapshots_build(*, study: Study, items: Sequence[StudyItem]) -> dict[int, dict[str, Any]]:
+def snapshots_build(*, study: Study, items: Sequence[StudyItem]) -> dict[int, Snapshot]:
     """Return the current snapshot of each item (by item id), read in a few queries.
 
     Raise ValidationError naming the item when its prediction, explanation or rationale
@@ -68,7 +70,7 @@ def snapshots_build(*, study: Study, items: Sequence[StudyItem]) -> dict[int, di
     rationales = _rationales(needs_rationale) if needs_rationale else {}
     label_names = list(study.model.label_names or study.dataset.label_names)
     frozen_at = timezone.now().isoformat()
-    snapshots: dict[int, dict[str, Any]] = {}
+    snapshots: dict[int, Snapshot] = {}
     for item in items:
         instance = instances[item.instance_id]
         prediction = predictions.get(item.instance_id)
@@ -77,7 +79,7 @@ def snapshots_build(*, study: Study, items: Sequence[StudyItem]) -> dict[int, di
                 f"item {item.pk} ({instance}): model {study.model} has no prediction for it any more"
             )
         tokens = instance.explained_tokens
-        shown = []
+        shown: list[ShownExplanation] = []
         for method in item.methods:
             if method in SYNTHETIC:
                 if item.instance_id not in rationales:
@@ -93,6 +95,7 @@ def snapshots_build(*, study: Study, items: Sequence[StudyItem]) -> dict[int, di
                         "scores": [
                             inside if i in marked else 1.0 - inside for i in range(len(tokens))
                         ],
+                        "parameters": {},
                         "metric_scores": [],
                     }
                 )
@@ -107,6 +110,7 @@ def snapshots_build(*, study: Study, items: Sequence[StudyItem]) -> dict[int, di
                     "id": explanation.pk,
                     "method": method,
                     "scores": list(explanation.scores),
+                    "parameters": dict(explanation.parameters or {}),
                     "metric_scores": [
                         {
                             "metric": s.metric,
@@ -151,7 +155,7 @@ def study_display(study: Study) -> Display:
 def trial_view(
     *,
     study: Study,
-    snapshot: Mapping[str, Any],
+    snapshot: Snapshot,
     role: str,
     phase: str,
     payload: Mapping[str, Any],

@@ -18,19 +18,17 @@ Conditions (use a between-subject design so each participant stays in one):
 The answer is ``{"label": int, "confidence": int | None}``. :meth:`AidedTask.record` adds
 accuracy against gold (``correct``), agreement with the model (``agrees_with_model``) and
 whether the model was right (``model_correct``), so reliance is the agreement rate when
-the model is right against when it is wrong (:func:`reliance_summary`); time per trial is
+the model is right against when it is wrong
+(:func:`analysis.compute.aided.aided_task_summary`); time per trial is
 the response's own server and client durations.
 """
 
-from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import replace
 from random import Random
 from typing import Any
 
 from django import forms
-
-from studies.models import Assignment, StudyList, Trial
 
 from .answers import (
     check_bool,
@@ -49,65 +47,17 @@ DEFAULT_QUESTION = "Which label fits this text best?"
 PREDICTION_MODES = ("never", "always", "crossed")
 
 
-def _arm_for_next_participant(items: Sequence[ItemRef]) -> bool:
-    """Return whether the next participant of these items' list sees the prediction.
+def _arm_for_next_participant(list_payloads: Sequence[Mapping[str, Any]]) -> bool:
+    """Return whether the next participant of a list sees the prediction.
 
-    Count the list's active and completed assignments per arm (their first trial's payload)
-    and choose the smaller arm; a tie, and a preview without any assignment, shows it.
+    ``list_payloads`` are the first-trial payloads of the list's active and completed
+    assignments: choose the smaller arm; a tie, and a preview without any assignment,
+    shows it.
     """
-    test_ids = [i.id for i in items if i.role == "test"]
-    study_list = StudyList.objects.filter(items__in=test_ids[:1]).first()
-    if study_list is None:
-        return True
-    arms = [
-        payload.get("show_prediction")
-        for payload in Trial.objects.filter(
-            assignment__study_list=study_list,
-            assignment__status__in=[Assignment.Status.ACTIVE, Assignment.Status.COMPLETED],
-            position=0,
-        ).values_list("payload", flat=True)
-    ]
+    arms = [payload.get("show_prediction") for payload in list_payloads]
     shown = sum(1 for arm in arms if arm is True)
     hidden = sum(1 for arm in arms if arm is False)
     return shown <= hidden
-
-
-def reliance_summary(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Return accuracy and reliance per condition from :meth:`AidedTask.record` rows.
-
-    Per (highlight method or None, prediction shown): ``n`` answers, ``accuracy`` (share
-    correct against gold), ``agreement_model_right`` and ``agreement_model_wrong`` (share
-    of answers equal to the model's prediction when it was right / wrong; None when there
-    was no such item) and ``reliance_gap`` = their difference (appropriate reliance is
-    high agreement when right and low when wrong). Only test trials count.
-    """
-    groups: dict[tuple[str | None, bool], list[Mapping[str, Any]]] = defaultdict(list)
-    for row in rows:
-        if row.get("role", "test") == "test":
-            groups[(row["highlight_method"], bool(row["prediction_shown"]))].append(row)
-
-    def share(values: list[bool]) -> float | None:
-        return sum(values) / len(values) if values else None
-
-    summary = []
-    for (method, shown), members in sorted(groups.items(), key=lambda g: (g[0][0] or "", g[0][1])):
-        right = [bool(r["agrees_with_model"]) for r in members if r["model_correct"]]
-        wrong = [bool(r["agrees_with_model"]) for r in members if not r["model_correct"]]
-        when_right, when_wrong = share(right), share(wrong)
-        summary.append(
-            {
-                "highlight_method": method,
-                "prediction_shown": shown,
-                "n": len(members),
-                "accuracy": share([bool(r["correct"]) for r in members]),
-                "agreement_model_right": when_right,
-                "agreement_model_wrong": when_wrong,
-                "reliance_gap": None
-                if when_right is None or when_wrong is None
-                else when_right - when_wrong,
-            }
-        )
-    return summary
 
 
 @register
@@ -170,6 +120,7 @@ class AidedTask(StudyType):
         attention_positions: Sequence[int],
         gold_positions: Sequence[int],
         rng: Random,
+        list_payloads: Sequence[Mapping[str, Any]] = (),
     ) -> list[TrialSpec]:
         specs = super().build_trials(
             items=items,
@@ -177,9 +128,10 @@ class AidedTask(StudyType):
             attention_positions=attention_positions,
             gold_positions=gold_positions,
             rng=rng,
+            list_payloads=list_payloads,
         )
         mode = options["show_prediction"]
-        shown = mode == "always" or (mode == "crossed" and _arm_for_next_participant(items))
+        shown = mode == "always" or (mode == "crossed" and _arm_for_next_participant(list_payloads))
         return [replace(s, payload={**s.payload, "show_prediction": shown}) for s in specs]
 
     # Trial ------------------------------------------------------------------------------

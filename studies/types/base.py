@@ -7,22 +7,29 @@ exclusion rules and the researcher pages call only the methods below and never b
 a type's name.
 
 Adding a type (``forward_simulation``, ``counterfactual_simulation``, ``aided_task``,
-``rationale_annotation``, ``expert_review``, ...):
+``rationale_annotation``, ``expert_review``, ...) takes two modules: this one and its
+analysis (``analysis/types/<name>.py``: results section and simulated answerer, see
+:mod:`analysis.types.base`; the system check ``analysis.E001`` fails without it). A type
+from another app lives in that app's ``study_types`` and ``analysis_types`` modules.
 
 1. Create ``studies/types/<name>.py`` with a subclass of :class:`StudyType`; set ``name``,
    ``label``, ``description`` and ``template_name`` and decorate the class with
-   :func:`register`. Import the module in ``studies/types/__init__.py``.
-2. Declare design options: :meth:`StudyType.option_fields` (form fields, so the design page
-   shows them) and :meth:`StudyType.clean_options` (validate, fill defaults; raise
-   ``ValidationError`` naming the option).
+   :func:`register`. Import the module in ``studies/types/__init__.py``. Declare what the
+   rest of the app does for it as capabilities (``has_adjudication``,
+   ``produces_rationales``), never by testing its name.
+2. Declare design options once in :attr:`StudyType.options` (:class:`Option`: type, range,
+   default, human label); the form fields (:meth:`StudyType.option_fields`), the validation
+   (:meth:`StudyType.clean_options`) and the bundle's codebook derive from it. (The
+   built-in types still override both methods by hand.)
 3. Say which explanations a stimulus shows: :meth:`StudyType.variants` maps the chosen
    methods to tuples (one method per rating, pairs for a preference, ``()`` for a task
    shown without explanations). Items and Latin-square lists are built per variant.
 4. Order a list's trials in :meth:`StudyType.build_trials`. The default puts practice
    first, shuffles the test items and places attention checks and gold items at the
-   study's positions. A type with phases (forward simulation: learn -> pre -> learn with
-   explanations -> post) overrides it and returns :class:`TrialSpec` rows with its own
-   ``phase`` names and per-trial ``payload``; the flow simply follows that order.
+   study's positions. Hooks do no database queries: what they need is passed in. A type
+   with phases (forward simulation: learn -> pre -> learn with explanations -> post)
+   overrides it and returns :class:`TrialSpec` rows with its own ``phase`` names and
+   per-trial ``payload``; the flow simply follows that order.
 5. Draw a trial: ``template_name`` (a template under ``studies/templates/studies/trials/``
    rendering the stimulus and the named inputs inside the flow's form) and
    :meth:`StudyType.trial_context`. Never show a method name: label explanations
@@ -33,18 +40,18 @@ Adding a type (``forward_simulation``, ``counterfactual_simulation``, ``aided_ta
    a JSON value, or raises ``ValidationError`` with a message for the participant.
    :meth:`StudyType.passes` checks attention-check and gold answers against
    ``StudyItem.expected``; :meth:`StudyType.record` flattens an answer into analysis
-   columns; :meth:`StudyType.straightline_key` feeds the straight-lining rule.
+   columns, declared with their meaning in :attr:`StudyType.answer_columns` (``method``,
+   ``explanation_id`` and ``comment`` are described once in :mod:`studies.contracts`);
+   :meth:`StudyType.straightline_key` feeds the straight-lining rule.
 7. Types that write elsewhere (rationale annotation creating ``HumanRationale`` rows) do
    it in a service called from :meth:`StudyType.after_response`, which runs inside the
    submission's transaction.
 
 Every snapshot passed to these methods is the frozen copy stored on ``StudyItem.frozen``
-(see :mod:`studies.services.snapshots`): ``instance`` (``tokens``, ``text``, ``context``),
-``label_names``, ``prediction`` (``label``, ``label_name``, ``probabilities``),
-``gold_label``, ``outcome`` and ``explanations`` (``method``, ``scores``, ``metric_scores``).
+(see :mod:`studies.services.snapshots`), of the shape :class:`studies.contracts.Snapshot`.
 """
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from random import Random
 from typing import Any, ClassVar, TypeVar
@@ -53,8 +60,84 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from explanations.display import token_cells
+from studies.contracts import AnswerColumn, Snapshot
 
-Snapshot = Mapping[str, Any]
+__all__ = ["AnswerColumn", "Option", "Snapshot", "StudyType"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One design option of a study type, declared once: the form field, the validation
+    (``StudyType.clean_options``) and the bundle's codebook are derived from it.
+
+    ``kind`` is ``bool``, ``int`` or ``str``; ``choices`` are (value, human label) pairs;
+    ``low``/``high`` bound an int, ``max_length`` a str.
+    """
+
+    name: str
+    label: str
+    kind: Callable[[Any], Any]  # bool, int or str
+    default: Any
+    choices: tuple[tuple[Any, str], ...] = ()
+    low: int | None = None
+    high: int | None = None
+    max_length: int | None = None
+    help_text: str = ""
+
+    def form_field(self) -> forms.Field:
+        """Return the design form's field for this option."""
+        common: dict[str, Any] = {
+            "label": self.label,
+            "initial": self.default,
+            "help_text": self.help_text,
+        }
+        if self.kind is bool:
+            return forms.BooleanField(required=False, **common)
+        if self.choices:
+            return forms.TypedChoiceField(choices=self.choices, coerce=self.kind, **common)
+        if self.kind is int:
+            return forms.IntegerField(min_value=self.low, max_value=self.high, **common)
+        return forms.CharField(max_length=self.max_length, **common)
+
+    def expected(self) -> str:
+        """Return what a valid value is, in words (for messages and the codebook)."""
+        if self.choices:
+            return "one of " + ", ".join(repr(value) for value, _ in self.choices)
+        if self.kind is bool:
+            return "true or false"
+        if self.kind is int:
+            low = "" if self.low is None else f" >= {self.low}"
+            high = "" if self.high is None else f" <= {self.high}"
+            return f"a whole number{low}{high and (' and' if low else '')}{high}"
+        return "a text" + (f" of at most {self.max_length} characters" if self.max_length else "")
+
+    def clean(self, value: Any) -> Any:
+        """Return ``value`` checked and coerced (the default when missing); raise naming the option."""
+        if value is None or (value == "" and self.kind is not str):
+            return self.default
+        wrong = ValidationError(f"option {self.name}={value!r}: expected {self.expected()}")
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise wrong
+            return value
+        if self.kind is int:
+            if isinstance(value, bool):
+                raise wrong
+            try:
+                value = int(str(value).strip())
+            except ValueError:
+                raise wrong from None
+            if (self.low is not None and value < self.low) or (
+                self.high is not None and value > self.high
+            ):
+                raise wrong
+        else:
+            value = str(value) or self.default
+            if self.max_length is not None and len(value) > self.max_length:
+                raise wrong
+        if self.choices and value not in {v for v, _ in self.choices}:
+            raise wrong
+        return value
 
 
 @dataclass(frozen=True)
@@ -129,10 +212,20 @@ class StudyType:
     template_name: ClassVar[str]
     keyboard_help: ClassVar[str] = ""
 
+    # Declared design options (see :class:`Option`); types that build their own form
+    # fields and validation override :meth:`option_fields` and :meth:`clean_options`.
+    options: ClassVar[tuple[Option, ...]] = ()
+    # The columns :meth:`record` returns, with what each means (written to the codebook).
+    answer_columns: ClassVar[tuple[AnswerColumn, ...]] = ()
+
+    # Capabilities: what the rest of the app does for this type (never decided by its name).
+    has_adjudication: ClassVar[bool] = False  # a lead reviewer settles disagreeing reviews
+    produces_rationales: ClassVar[bool] = False  # answers become HumanRationale rows
+
     # Design -----------------------------------------------------------------------------
     def option_fields(self) -> dict[str, forms.Field]:
         """Return the form fields of this type's design options, keyed by option name."""
-        return {}
+        return {option.name: option.form_field() for option in self.options}
 
     def clean_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
         """Return validated options with defaults filled; raise ValidationError naming the option."""
@@ -142,7 +235,9 @@ class StudyType:
                 f"unknown option(s) for {self.name}: {', '.join(sorted(unknown))}; "
                 f"expected {', '.join(sorted(self.option_fields())) or 'none'}"
             )
-        return dict(options)
+        if not self.options:
+            return dict(options)
+        return {option.name: option.clean(options.get(option.name)) for option in self.options}
 
     def variants(self, methods: Sequence[str]) -> list[tuple[str, ...]]:
         """Return the explanation tuples a stimulus shows (default: one method each)."""
@@ -164,7 +259,7 @@ class StudyType:
         """Return the ``expected`` rule of a gold item (its known answer)."""
         raise NotImplementedError
 
-    def extend_snapshots(self, *, study: Any, snapshots: dict[int, dict[str, Any]]) -> None:
+    def extend_snapshots(self, *, study: Any, snapshots: dict[int, Snapshot]) -> None:
         """Check the design and add this type's data to item snapshots (keyed by item id).
 
         Called at the end of ``snapshots_build``: when the study goes live (what is added is
@@ -181,10 +276,14 @@ class StudyType:
         attention_positions: Sequence[int],
         gold_positions: Sequence[int],
         rng: Random,
+        list_payloads: Sequence[Mapping[str, Any]] = (),
     ) -> list[TrialSpec]:
         """Order a list's items: practice, then shuffled tests with checks and gold placed.
 
         Positions are 1-based among the non-practice trials; a position past the end appends.
+        ``list_payloads`` are the first-trial payloads of the list's active and completed
+        assignments (empty in a preview), for types that balance something across a list's
+        participants; a hook never queries the database itself.
         """
         by_role: dict[str, list[ItemRef]] = {}
         for item in sorted(items, key=lambda i: (i.role, i.position, i.id)):
@@ -265,6 +364,11 @@ def get_type(name: str) -> StudyType:
 def type_names() -> list[str]:
     """Return the registered type names, sorted."""
     return sorted(_REGISTRY)
+
+
+def type_names_where(capability: str) -> list[str]:
+    """Return the names of the registered types declaring ``capability`` (e.g. "has_adjudication")."""
+    return [name for name in type_names() if getattr(_REGISTRY[name], capability)]
 
 
 def type_choices() -> list[tuple[str, str]]:

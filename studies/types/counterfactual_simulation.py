@@ -24,9 +24,11 @@ The model's output on every edit is computed with the stored model
 (:func:`explanations.services.model_store.model_load`,
 :func:`explanations.compute.prediction.predict_proba`) whenever snapshots are built, so it
 is frozen with the item when the study goes live (``snapshot["counterfactual"]``); a draft's
-preview shows the same edits.
+preview shows the same edits, and remembers the outputs so that paging through it does not
+load the model again.
 """
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ from typing import Any
 
 import numpy as np
 from django import forms
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
 from explanations.compute.prediction import predict_proba
@@ -44,12 +47,13 @@ from explanations.services.model_store import ModelUnavailable, model_load
 from studies.models import Study, StudyItem
 
 from .answers import check_choice, check_int
-from .base import TrialView, register
+from .base import Snapshot, TrialView, register
 from .simulation import RATING, SimulationType
 
 EDIT_SOURCES = ("generated", "imported")
 EDIT_KINDS = ("both", "top_k", "random")
 RANDOM_DRAWS = 20
+PREDICTION_CACHE_SECONDS = 3600
 MAX_EDITS = 100_000
 PHASE_TITLES = {
     "practice": "Practice: predict the model on an edited text",
@@ -171,6 +175,21 @@ def _context_tokens(instance: Instance) -> list[str] | None:
 
 
 def _predict(study: Study, rows: list[tuple[list[str], list[str] | None]]) -> list[list[float]]:
+    """Return the model's probabilities on each (tokens, context) row.
+
+    Remembered per model weights and rows (:data:`PREDICTION_CACHE_SECONDS`), so a draft's
+    preview, rebuilt on every page, loads the model once per design, not on every request.
+    """
+    model = study.model
+    key = (
+        "counterfactual:predict:"
+        + hashlib.sha256(
+            json.dumps([model.pk, model.weights_sha256, model.weights_path, rows]).encode()
+        ).hexdigest()
+    )
+    found = cache.get(key) if rows else None
+    if found is not None:
+        return list(found)
     try:
         module, vocab = model_load(study.model)
     except ModelUnavailable as exc:
@@ -185,7 +204,9 @@ def _predict(study: Study, rows: list[tuple[list[str], list[str] | None]]) -> li
         [vocab.encode(tokens) for tokens, _ in rows],
         [vocab.encode(c or []) for c in contexts] if contexts[0] is not None else None,
     )
-    return [[float(p) for p in row] for row in probabilities]
+    result = [[float(p) for p in row] for row in probabilities]
+    cache.set(key, result, PREDICTION_CACHE_SECONDS)
+    return result
 
 
 @register
@@ -244,7 +265,7 @@ class CounterfactualSimulation(SimulationType):
             "edits": edits if source == "imported" else [],
         }
 
-    def extend_snapshots(self, *, study: Any, snapshots: dict[int, dict[str, Any]]) -> None:
+    def extend_snapshots(self, *, study: Any, snapshots: dict[int, Snapshot]) -> None:
         """Check the design, build every item's edit and freeze the model's output on it."""
         super().extend_snapshots(study=study, snapshots=snapshots)
         assert isinstance(study, Study)

@@ -29,7 +29,7 @@ from django.core.exceptions import ValidationError
 from studies.models import Participant, Study
 
 from .answers import check_bool, check_int, clean_scale, scale_points
-from .base import ItemRef, StudyType, TrialView, explanation_view, register
+from .base import ItemRef, Snapshot, StudyType, TrialView, explanation_view, register
 from .plausibility_rating import MAX_COMMENT, clean_comment
 
 DEFAULT_CRITERIA: list[dict[str, str]] = [
@@ -114,6 +114,7 @@ class ExpertReview(StudyType):
         "each on the study's criteria, flag and comment; a lead reviewer adjudicates."
     )
     template_name = "studies/trials/expert_review.html"
+    has_adjudication = True
     keyboard_help = (
         "Tab moves between questions, arrow keys choose within one; Enter continues when "
         "every explanation is rated and flagged."
@@ -190,7 +191,7 @@ class ExpertReview(StudyType):
             {"gold_positions": "Expert review has no gold items; use attention checks if needed"}
         )
 
-    def extend_snapshots(self, *, study: Any, snapshots: dict[int, dict[str, Any]]) -> None:
+    def extend_snapshots(self, *, study: Any, snapshots: dict[int, Snapshot]) -> None:
         """Refuse designs where an item would get fewer than ``min_reviewers`` experts."""
         assert isinstance(study, Study)
         needed = int(study.type_options["min_reviewers"])
@@ -276,16 +277,16 @@ class ExpertReview(StudyType):
                 )
             reviews.append(
                 {
+                    "index": index,
                     "method": explanations[index]["method"],
                     "explanation_id": explanations[index]["id"],
                     "letter": letter,
                     "ratings": ratings,
                     "flag": flag,
                     "comment": comment,
-                    "index": index,
                 }
             )
-        reviews.sort(key=lambda r: r.pop("index"))
+        reviews.sort(key=lambda r: int(r.pop("index")))  # type: ignore[call-overload]  # always an int
         return {"reviews": reviews, "comment": clean_comment(data, True)}
 
     def passes(self, view: TrialView, value: Any) -> bool | None:

@@ -11,10 +11,9 @@ from itertools import combinations
 from random import Random
 from typing import Any
 
-from django import forms
 from django.core.exceptions import ValidationError
 
-from .base import ItemRef, StudyType, TrialView, explanation_view, register
+from .base import AnswerColumn, ItemRef, Option, StudyType, TrialView, explanation_view, register
 from .plausibility_rating import clean_comment
 
 DEFAULT_QUESTION = "Which explanation better justifies the model's prediction?"
@@ -28,26 +27,20 @@ class PairwisePreference(StudyType):
     description = "Choose the more convincing of two explanations of the same prediction."
     template_name = "studies/trials/pairwise_preference.html"
     keyboard_help = "Press the left or right arrow key to choose, then Enter to continue."
-
-    def option_fields(self) -> dict[str, forms.Field]:
-        return {
-            "question": forms.CharField(initial=DEFAULT_QUESTION, max_length=300),
-            "allow_tie": forms.BooleanField(
-                required=False, initial=False, label="Allow 'no preference'"
-            ),
-            "comment": forms.BooleanField(required=False, initial=False, label="Optional comment"),
-        }
-
-    def clean_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        options = super().clean_options(options)
-        for flag in ("allow_tie", "comment"):
-            if not isinstance(options.get(flag, False), bool):
-                raise ValidationError(f"option {flag}={options[flag]!r}: expected true or false")
-        return {
-            "question": str(options.get("question") or DEFAULT_QUESTION),
-            "allow_tie": options.get("allow_tie", False),
-            "comment": options.get("comment", False),
-        }
+    options = (
+        Option("question", "question", str, DEFAULT_QUESTION, max_length=300),
+        Option("allow_tie", "Allow 'no preference'", bool, False),
+        Option("comment", "Optional comment", bool, False),
+    )
+    answer_columns = (
+        AnswerColumn("choice_side", "side chosen: left, right or tie"),
+        AnswerColumn("left_method", "explanation method shown on the left"),
+        AnswerColumn("right_method", "explanation method shown on the right"),
+        AnswerColumn("left_explanation_id", "id of the explanation shown on the left"),
+        AnswerColumn("right_explanation_id", "id of the explanation shown on the right"),
+        AnswerColumn("chosen_method", "method of the explanation preferred (NA for a tie)"),
+        AnswerColumn("rejected_method", "method of the explanation not preferred (NA for a tie)"),
+    )
 
     def variants(self, methods: Sequence[str]) -> list[tuple[str, ...]]:
         return list(combinations(methods, 2))

@@ -9,10 +9,9 @@ from collections.abc import Hashable, Mapping
 from random import Random
 from typing import Any
 
-from django import forms
 from django.core.exceptions import ValidationError
 
-from .base import StudyType, TrialView, explanation_view, register
+from .base import AnswerColumn, Option, StudyType, TrialView, explanation_view, register
 
 DEFAULT_QUESTION = "How convincing is this explanation of the model's prediction?"
 SLIDER_MAX = 100
@@ -49,42 +48,25 @@ class PlausibilityRating(StudyType):
     description = "Rate how convincing one highlighted explanation of a prediction is."
     template_name = "studies/trials/plausibility_rating.html"
     keyboard_help = "Press a number key to choose a rating, then Enter to continue."
-
-    def option_fields(self) -> dict[str, forms.Field]:
-        return {
-            "scale": forms.ChoiceField(
-                choices=[("likert", "Likert scale"), ("slider", "Slider (0-100)")],
-                initial="likert",
-            ),
-            "points": forms.TypedChoiceField(
-                choices=[(5, "5 points"), (7, "7 points")], coerce=int, initial=5
-            ),
-            "comment": forms.BooleanField(required=False, initial=False, label="Optional comment"),
-            "question": forms.CharField(initial=DEFAULT_QUESTION, max_length=300),
-            "low_label": forms.CharField(initial="Not at all convincing", max_length=100),
-            "high_label": forms.CharField(initial="Very convincing", max_length=100),
-        }
-
-    def clean_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        options = super().clean_options(options)
-        scale = options.get("scale", "likert")
-        if scale not in {"likert", "slider"}:
-            raise ValidationError(f"option scale={scale!r}: expected 'likert' or 'slider'")
-        points = options.get("points", 5)
-        if isinstance(points, bool) or points not in (5, 7, "5", "7"):
-            raise ValidationError(f"option points={points!r}: expected 5 or 7")
-        comment = options.get("comment", False)
-        if not isinstance(comment, bool):
-            raise ValidationError(f"option comment={comment!r}: expected true or false")
-        cleaned = {
-            "scale": scale,
-            "points": int(points),
-            "comment": comment,
-            "question": str(options.get("question") or DEFAULT_QUESTION),
-            "low_label": str(options.get("low_label") or "Not at all convincing"),
-            "high_label": str(options.get("high_label") or "Very convincing"),
-        }
-        return cleaned
+    options = (
+        Option(
+            "scale",
+            "scale",
+            str,
+            "likert",
+            choices=(("likert", "Likert scale"), ("slider", "Slider (0-100)")),
+        ),
+        Option("points", "points", int, 5, choices=((5, "5 points"), (7, "7 points"))),
+        Option("comment", "Optional comment", bool, False),
+        Option("question", "question", str, DEFAULT_QUESTION, max_length=300),
+        Option("low_label", "low label", str, "Not at all convincing", max_length=100),
+        Option("high_label", "high label", str, "Very convincing", max_length=100),
+    )
+    answer_columns = (
+        AnswerColumn("rating", "the rating given (an integer on the study's scale)"),
+        AnswerColumn("scale_min", "lowest value of the rating scale"),
+        AnswerColumn("scale_max", "highest value of the rating scale"),
+    )
 
     def _range(self, options: Mapping[str, Any]) -> tuple[int, int]:
         if options["scale"] == "slider":

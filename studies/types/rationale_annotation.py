@@ -70,6 +70,7 @@ class RationaleAnnotation(StudyType):
     label = "Rationale annotation"
     description = "Mark the words that justify the label; the answers become human rationales."
     template_name = "studies/trials/rationale_annotation.html"
+    produces_rationales = True
     keyboard_help = (
         "Arrow keys move between words, Space marks or unmarks one; "
         "you can also click or drag across words. Enter continues."
@@ -144,8 +145,9 @@ class RationaleAnnotation(StudyType):
     def _label(self, view: TrialView) -> tuple[int, str, str]:
         """Return (label index, label name, where it came from) the rationale justifies."""
         snap = view.snapshot
-        if view.options["label_source"] == "gold" and snap.get("gold_label") is not None:
-            return snap["gold_label"], snap["label_names"][snap["gold_label"]], "gold"
+        gold = snap.get("gold_label")
+        if view.options["label_source"] == "gold" and gold is not None:
+            return gold, snap["label_names"][gold], "gold"
         prediction = snap["prediction"]
         return prediction["label"], prediction["label_name"], "prediction"
 

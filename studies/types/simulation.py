@@ -6,7 +6,7 @@ output; an answer is correct when it matches the model, whatever the gold label.
 test items are asked before (``pre``) and after (``post``) the participant has seen
 explanations, each time in a new random order, so each test item has a pre and a post
 answer by the same person; the simulation effect is post accuracy minus pre accuracy
-(:func:`simulation_effects`).
+(computed by :func:`analysis.compute.simulation.simulation_effects`).
 
 The condition is between-subject: one condition per chosen method and one control
 condition without explanations (the variant ``()``). Test items must be balanced over
@@ -24,7 +24,7 @@ the ``practice`` phase, like ``pre`` trials) and ``rating`` for the ratings.
 """
 
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from random import Random
 from typing import Any, ClassVar
 
@@ -42,50 +42,11 @@ from .answers import (
     label_instruction,
     scale_points,
 )
-from .base import ItemRef, StudyType, TrialSpec, TrialView, explanation_view
+from .base import AnswerColumn, ItemRef, Snapshot, StudyType, TrialSpec, TrialView, explanation_view
 
 RATING_QUESTION = "Does this explanation show me why the system thought what it did?"
 RATING_POINTS = 7
 LEARN, RATING = "learn", "rating"
-
-
-def simulation_effects(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Return each participant's pre and post accuracy and the effect, post - pre.
-
-    ``rows`` are analysis rows (``participant_id``, ``condition``, ``role``, ``phase``,
-    ``correct``); only test trials answered in both phases count, so pre and post cover
-    the same items. Accuracy is the share of answers equal to the model's output.
-    """
-    answers: dict[tuple[Any, str], dict[str, dict[Any, bool]]] = defaultdict(
-        lambda: {"pre": {}, "post": {}}
-    )
-    for row in rows:
-        if row.get("role") == "test" and row.get("phase") in ("pre", "post"):
-            key = (row["participant_id"], str(row.get("condition", "")))
-            answers[key][row["phase"]][row["item_id"]] = bool(row["correct"])
-    effects = []
-    for (participant, condition), phases in sorted(answers.items(), key=lambda a: str(a[0])):
-        paired = sorted(set(phases["pre"]) & set(phases["post"]))
-        if not paired:
-            continue
-        pre = sum(phases["pre"][i] for i in paired) / len(paired)
-        post = sum(phases["post"][i] for i in paired) / len(paired)
-        effects.append(
-            {
-                "participant_id": participant,
-                "condition": condition,
-                "n_items": len(paired),
-                "pre_accuracy": pre,
-                "post_accuracy": post,
-                "effect": post - pre,
-            }
-        )
-    return effects
-
-
-def outcome_counts(outcomes: Iterable[str]) -> dict[str, int]:
-    """Return how many test items have each outcome (TP, FP, TN, FN or correct, wrong)."""
-    return dict(Counter(outcomes))
 
 
 def balance_problem(outcomes: Sequence[str], n_labels: int) -> str | None:
@@ -106,6 +67,7 @@ def balance_problem(outcomes: Sequence[str], n_labels: int) -> str | None:
 class SimulationType(StudyType):
     """Base of the simulation types; subclasses draw their trials."""
 
+    answer_columns = (AnswerColumn("rating", "the rating given (an integer on the study's scale)"),)
     learning: ClassVar[bool] = False  # forward simulation has learning phases
     explain_post: ClassVar[bool] = False  # counterfactual post trials show the explanation
     rate_by_default: ClassVar[bool] = True
@@ -146,7 +108,7 @@ class SimulationType(StudyType):
             }
         )
 
-    def extend_snapshots(self, *, study: Any, snapshots: dict[int, dict[str, Any]]) -> None:
+    def extend_snapshots(self, *, study: Any, snapshots: dict[int, Snapshot]) -> None:
         """Refuse a within-subject design and lists whose test items are not balanced."""
         assert isinstance(study, Study)
         if study.condition_design != Study.ConditionDesign.BETWEEN:
@@ -183,6 +145,7 @@ class SimulationType(StudyType):
         attention_positions: Sequence[int],
         gold_positions: Sequence[int],
         rng: Random,
+        list_payloads: Sequence[Mapping[str, Any]] = (),
     ) -> list[TrialSpec]:
         """Order: learn (or practice), pre, [learn again with explanations], post with ratings.
 

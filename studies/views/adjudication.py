@@ -21,6 +21,7 @@ from studies import selectors
 from studies.models import Invitation, Study
 from studies.review_selectors import lead_invitation, review_items
 from studies.services.adjudication import Decision, adjudication_record
+from studies.types.base import get_type
 
 
 def _decisions(request: HttpRequest, item: dict[str, Any]) -> dict[str, Decision]:
@@ -100,7 +101,7 @@ def adjudication_for_lead(request: HttpRequest, token: str) -> HttpResponse:
 def adjudication_for_researcher(request: HttpRequest, pk: int) -> HttpResponse:
     """The researcher's page: the same decisions, with method names and the lead's link."""
     study = selectors.study_access(request.user, pk)
-    if study.study_type != "expert_review":
+    if not get_type(study.study_type).has_adjudication:
         messages.error(request, "Only expert-review studies are adjudicated.")
         return redirect(study)
     lead = str(study.type_options.get("lead_reviewer") or "")

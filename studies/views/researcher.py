@@ -224,12 +224,12 @@ def study_preview(request: HttpRequest, pk: int, position: int | None = None) ->
         "extra": {"preview_banner": True, "preview_role": row["role"]},
     }
     if request.method == "POST":
-        kind = get_type(study.study_type)
         try:
-            value = kind.clean_answer(row["view"], selectors.mapping_of(request.POST))
+            value, passed = selectors.preview_answer(
+                study, row["view"], selectors.mapping_of(request.POST)
+            )
         except ValidationError as exc:
             return trial_page(request, error=" ".join(exc.messages), status=400, **common)
-        passed = kind.passes(row["view"], value)
         note = "" if passed is None else (" (check passed)" if passed else " (check FAILED)")
         messages.info(request, f"Trial {position}: answer {value} accepted, not stored{note}.")
         if position == len(trials):
@@ -241,17 +241,7 @@ def study_preview(request: HttpRequest, pk: int, position: int | None = None) ->
 @login_required
 def study_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
     study = selectors.study_access(request.user, pk)
-    participants = (
-        study.participants.select_related("assignment__study_list", "invitation")
-        .annotate(
-            n_responses=Count("responses", distinct=True),
-            n_failed=Count("responses", filter=Q(responses__passed=False), distinct=True),
-            n_excluded=Count(
-                "exclusions", filter=Q(exclusions__revoked_at__isnull=True), distinct=True
-            ),
-        )
-        .order_by("entered_at", "pk")
-    )
+    participants = selectors.participants_of(study)
     return render(
         request,
         "studies/researcher/progress.html",

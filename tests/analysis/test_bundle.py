@@ -14,6 +14,7 @@ from analysis import bundle
 from analysis.bundle import bundle_files, table_csv
 from analysis.services.results import study_analysis_build
 from analysis.services.tables import Column, Table
+from explanations.models import Explanation
 
 from .conftest import FAST
 
@@ -196,3 +197,14 @@ def test_manifest_counts_list_items_in_one_query(rated):
     ]
     assert len(design["lists"]) > 1
     assert sum("studies_studylist_items" in q["sql"] for q in queries.captured_queries) == 1
+
+
+def test_manifest_reads_explanation_parameters_from_the_frozen_snapshot(rated):
+    frozen = bundle._methods(rated)
+    shown = Explanation.objects.filter(study_items__study=rated)
+    assert {m["name"]: m["explanation_parameters"] for m in frozen} == {
+        name: [{}] for name in ["gradient", "lrp", "random"]
+    }
+    assert all("parameters" in e for i in rated.items.all() for e in i.frozen["explanations"])
+    shown.update(parameters={"steps": 999})  # recomputed after launch
+    assert bundle._methods(rated) == frozen

@@ -1,14 +1,18 @@
 """Aided task: participants label texts with or without highlights and the model's prediction."""
 
+from random import Random
+
+import numpy as np
 import pytest
 from django.urls import reverse
 
+from analysis.compute.aided import AidedAnswers, aided_task_summary
 from studies import selectors
 from studies.models import Participant, Response, Study, Trial
 from studies.services.assignment import EntryIds, participant_enter
 from studies.services.participants import participant_consent, participant_instructions_read
 from studies.services.responses import response_submit
-from studies.types.aided_task import reliance_summary
+from studies.types.base import ItemRef, get_type
 
 from .factories import make_study
 from .flow import consent_and_read, trial_form
@@ -98,7 +102,7 @@ def test_a_full_session_records_accuracy_confidence_and_reliance(client, researc
 
     responses = list(Response.objects.filter(participant=participant).select_related("trial__item"))
     assert len(responses) == len(trials) == 6  # practice, 4 test, 1 attention check
-    rows = {r["trial_id"]: r for r in selectors.responses_for_analysis(study)}
+    rows = {r["trial_id"]: r for r in selectors.response_rows_flat(study)}
     for r in responses:
         frozen = r.trial.item.frozen
         answer = answer_for(r.trial)
@@ -128,7 +132,7 @@ def test_crossed_prediction_splits_each_list_evenly(researcher, corpus):
         assert len(payloads) == 1  # one arm per participant, for every trial
         arms.setdefault(p.assignment.study_list_id, []).append(payloads.pop())
     assert sorted(map(sorted, arms.values())) == [[False, True], [False, True]]
-    shown_hidden = {row["prediction_shown"] for row in selectors.responses_for_analysis(study)}
+    shown_hidden = {row["prediction_shown"] for row in selectors.response_rows_flat(study)}
     assert shown_hidden == {True, False}
 
 
@@ -140,11 +144,54 @@ def test_hidden_prediction_is_not_shown(client, researcher, corpus):
     assert "positive" in html  # the label choices
 
 
+def reliance_summary(rows):
+    """Return the app's aided-task summary of ``rows`` per (method, prediction shown)."""
+    tests = [r for r in rows if r.get("role", "test") == "test"]  # practice never counts
+    conditions = sorted(
+        {(r["highlight_method"], r["prediction_shown"]) for r in tests},
+        key=lambda c: (c[0] or "", c[1]),
+    )
+    summary = aided_task_summary(
+        AidedAnswers(
+            participant=np.arange(len(tests)),
+            item=np.arange(len(tests)),
+            condition=np.asarray(
+                [conditions.index((r["highlight_method"], r["prediction_shown"])) for r in tests]
+            ),
+            answer=np.asarray([r["label"] for r in tests]),
+            gold=np.asarray([r["gold_label"] for r in tests]),
+            model_output=np.asarray([r["model_label"] for r in tests]),
+            seconds=np.full(len(tests), np.nan),
+            condition_names=tuple(str(c) for c in conditions),
+        ),
+        n_resamples=0,
+    )
+    found = []
+    for (method, shown), result in zip(conditions, summary, strict=True):
+        right = result.agreement_when_model_right.value
+        wrong = result.agreement_when_model_wrong.value
+        found.append(
+            {
+                "highlight_method": method,
+                "prediction_shown": shown,
+                "n": result.n_answers,
+                "accuracy": result.accuracy.value,
+                "agreement_model_right": right,
+                "agreement_model_wrong": wrong,
+                "reliance_gap": None if right is None or wrong is None else right - wrong,
+            }
+        )
+    return found
+
+
 def test_reliance_summary_matches_a_worked_example():
     def row(method, shown, label, gold, model):
         return {
             "highlight_method": method,
             "prediction_shown": shown,
+            "label": label,
+            "gold_label": gold,
+            "model_label": model,
             "correct": label == gold,
             "agrees_with_model": label == model,
             "model_correct": model == gold,
@@ -229,3 +276,27 @@ def test_the_api_designs_previews_launches_and_exports_an_aided_task(api, corpus
     assert {r["prediction_shown"] for r in tests} == {True}
     assert {r["confidence_max"] for r in tests} == {7}
     assert all(r["agrees_with_model"] == (r["label"] == r["model_label"]) for r in tests)
+
+
+def test_the_crossed_arm_is_chosen_from_the_list_payloads_without_queries(
+    django_assert_num_queries,
+):
+    kind = get_type("aided_task")
+    items = [ItemRef(id=k, role="test", position=k, methods=("m",)) for k in range(3)]
+    options = kind.clean_options({"show_prediction": "crossed"})
+
+    def arm(payloads):
+        specs = kind.build_trials(
+            items=items,
+            options=options,
+            attention_positions=[],
+            gold_positions=[],
+            rng=Random(0),
+            list_payloads=payloads,
+        )
+        return {s.payload["show_prediction"] for s in specs}
+
+    with django_assert_num_queries(0):
+        assert arm([]) == {True}
+        assert arm([{"show_prediction": True}]) == {False}
+        assert arm([{"show_prediction": True}, {"show_prediction": False}]) == {True}

@@ -1,6 +1,7 @@
 """Counterfactual simulation: edits, the model's frozen output on them, and a full session."""
 
 from collections import Counter
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -13,6 +14,8 @@ from explanations.services.computing import explanations_compute
 from explanations.services.model_store import model_load
 from studies import selectors
 from studies.models import Participant, Response, StudyItem, Trial
+from studies.services.lifecycle import study_launch
+from studies.types import counterfactual_simulation
 from studies.types.counterfactual_simulation import choose_targets, parse_edits, top_k_deletion
 from tests.explanations.factories import trained_model
 
@@ -134,7 +137,7 @@ def test_a_full_session_predicts_the_model_on_the_edits(client, researcher, tiny
 
     responses = list(Response.objects.filter(participant=participant).select_related("trial__item"))
     assert len(responses) == len(trials) == 1 + 1 + 3 * N_TEST
-    rows = {r["trial_id"]: r for r in selectors.responses_for_analysis(study)}
+    rows = {r["trial_id"]: r for r in selectors.response_rows_flat(study)}
     for r in responses:
         row = rows[r.trial_id]
         if r.trial.role != "test":
@@ -229,3 +232,19 @@ def test_the_design_page_takes_imported_edits_as_json_lines(client, researcher, 
         reverse("studies:study-new"), form | {"counterfactual_simulation__edits": "{oops"}
     )
     assert "option edits, line 1: not JSON" in bad.content.decode()
+
+
+@pytest.mark.slow
+def test_paging_through_a_draft_preview_loads_the_model_once(client, researcher, tiny):
+    dataset, model = tiny
+    study = cf_study(researcher, dataset, model, launch=False)
+    client.force_login(researcher)
+    with mock.patch.object(
+        counterfactual_simulation, "model_load", wraps=counterfactual_simulation.model_load
+    ) as loads:
+        for position in (1, 2, 3):
+            page = client.get(reverse("studies:study-preview-trial", args=[study.pk, position]))
+            assert page.status_code == 200
+    assert loads.call_count <= 1
+    study = study_launch(study=study)
+    check_generated_edits(study, model)

@@ -139,7 +139,7 @@ def test_two_experts_review_and_the_lead_adjudicates(client, researcher, corpus,
                 ],
                 "comment": f"item {r.trial.item.instance_id} looked at",
             }
-    row = next(r for r in selectors.responses_for_analysis(study) if r["external_id"] == "Dr B")
+    row = next(r for r in selectors.response_rows_flat(study) if r["external_id"] == "Dr B")
     assert row["gradient__flag"] == "misleading"
     assert row["lrp__justifies"] == 1
     assert row["gradient__comment"] == "highlights the filler"

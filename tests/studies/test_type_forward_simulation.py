@@ -3,16 +3,17 @@
 import re
 from collections import Counter
 
+import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from analysis.compute.simulation import SimulationAnswers, simulation_effects
 from studies import selectors
 from studies.models import Participant, Response, Trial
 from studies.services.assignment import EntryIds, participant_enter
 from studies.services.participants import participant_consent, participant_instructions_read
 from studies.services.responses import response_submit
-from studies.types.simulation import simulation_effects
 
 from .factories import make_study
 from .flow import consent_and_read, trial_form
@@ -139,7 +140,7 @@ def test_a_full_session_in_the_explanation_condition(client, researcher, corpus)
             expected = {key: int(answer_for(r.trial)[key])}
         assert r.value == expected
         assert r.passed is (True if r.trial.role == "attention_check" else None)
-    rows = selectors.responses_for_analysis(study)
+    rows = selectors.response_rows_flat(study)
     for row in rows:
         if row["role"] == "test":
             frozen = Trial.objects.get(pk=row["trial_id"]).item.frozen
@@ -147,16 +148,34 @@ def test_a_full_session_in_the_explanation_condition(client, researcher, corpus)
             assert row["correct"] is (row["predicted_label"] == frozen["prediction"]["label"])
             assert row["condition_method"] == "gradient"
     # Pre answers were the gold label: right on TP and TN only (4 of 8); post all right.
-    assert simulation_effects(rows) == [
-        {
-            "participant_id": participant.pk,
-            "condition": "gradient",
-            "n_items": N_TEST,
-            "pre_accuracy": 0.5,
-            "post_accuracy": 1.0,
-            "effect": 0.5,
-        }
-    ]
+    tests = [r for r in rows if r["role"] == "test"]
+    (effect,) = simulation_effects(
+        SimulationAnswers(
+            participant=np.asarray([r["participant_id"] for r in tests]),
+            item=np.asarray([r["instance_id"] for r in tests]),
+            method=np.zeros(len(tests), dtype=np.int64),
+            post=np.asarray([r["phase"] == "post" for r in tests]),
+            guess=np.asarray([r["predicted_label"] for r in tests]),
+            model_output=np.asarray([r["model_label"] for r in tests]),
+            method_names=("gradient",),
+        ),
+        n_resamples=0,
+    )
+    assert {
+        "participant_id": participant.pk,
+        "condition": effect.method,
+        "n_items": effect.n_items,
+        "pre_accuracy": effect.pre_accuracy.value,
+        "post_accuracy": effect.post_accuracy.value,
+        "effect": effect.effect.value,
+    } == {
+        "participant_id": participant.pk,
+        "condition": "gradient",
+        "n_items": N_TEST,
+        "pre_accuracy": 0.5,
+        "post_accuracy": 1.0,
+        "effect": 0.5,
+    }
 
 
 def test_the_control_condition_learns_twice_without_explanations(researcher, corpus):
@@ -183,7 +202,7 @@ def test_the_control_condition_learns_twice_without_explanations(researcher, cor
             data=answer_for(trial),
             idempotency_key=f"c-{trial.pk}",
         )
-    rows = [r for r in selectors.responses_for_analysis(study) if r["role"] == "learn"]
+    rows = [r for r in selectors.response_rows_flat(study) if r["role"] == "learn"]
     assert {r["explanation_shown"] for r in rows} == {False}
     assert {r["condition_method"] for r in rows} == {None}
 
@@ -204,69 +223,6 @@ def test_gold_items_are_refused_at_design_time(researcher, corpus):
     with pytest.raises(ValidationError) as raised:
         forward_study(researcher, corpus, gold_positions=[2], launch=False)
     assert "use attention checks instead" in raised.value.message_dict["gold_positions"][0]
-
-
-def test_simulation_effects_pair_pre_and_post_items():
-    rows = [
-        {
-            "participant_id": 1,
-            "condition": "lrp",
-            "role": "test",
-            "phase": "pre",
-            "item_id": 1,
-            "correct": False,
-        },
-        {
-            "participant_id": 1,
-            "condition": "lrp",
-            "role": "test",
-            "phase": "pre",
-            "item_id": 2,
-            "correct": True,
-        },
-        {
-            "participant_id": 1,
-            "condition": "lrp",
-            "role": "test",
-            "phase": "pre",
-            "item_id": 3,
-            "correct": False,
-        },
-        {
-            "participant_id": 1,
-            "condition": "lrp",
-            "role": "test",
-            "phase": "post",
-            "item_id": 1,
-            "correct": True,
-        },
-        {
-            "participant_id": 1,
-            "condition": "lrp",
-            "role": "test",
-            "phase": "post",
-            "item_id": 2,
-            "correct": True,
-        },
-        # Item 3 has no post answer (abandoned): left out of both phases.
-        {
-            "participant_id": 1,
-            "condition": "lrp",
-            "role": "rating",
-            "phase": "post_rating",
-            "item_id": 1,
-        },
-    ]
-    assert simulation_effects(rows) == [
-        {
-            "participant_id": 1,
-            "condition": "lrp",
-            "n_items": 2,
-            "pre_accuracy": 0.5,
-            "post_accuracy": 1.0,
-            "effect": 0.5,
-        }
-    ]
 
 
 def test_the_researcher_preview_and_api_show_the_phases(client, api, researcher, corpus):

@@ -102,7 +102,7 @@ def test_a_full_session_records_answers_and_rationales(client, researcher, corpu
     )
     assert rationales_sync(study_id=study.pk) == 0  # already in step with the answers
 
-    rows = {row["trial_id"]: row for row in selectors.responses_for_analysis(study)}
+    rows = {row["trial_id"]: row for row in selectors.response_rows_flat(study)}
     gold = next(r for r in responses if r.trial.role == "gold")
     assert rows[gold.trial_id]["gold_rationale_f1"] == 1.0
     test = next(r for r in responses if r.trial.role == "test")

@@ -1,0 +1,59 @@
+"""The analysis of plausibility-rating studies: ratings per method, and how a simulated participant rates.
+
+A simulated participant rates from their latent judgement of the explanation, mapped onto the
+scale; a careless one answers at random. Attention checks and gold items are passed with the
+person's compliance."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from analysis.services.options import AnalysisOptions
+from analysis.services.ratings import rating_section
+from analysis.services.tables import Table
+from analysis.types.base import AnalysisType, SectionResult, SimulatedPerson, register
+from studies.models import Study
+from studies.types.base import TrialView
+
+
+@register
+class PlausibilityRatingAnalysis(AnalysisType):
+    study_type = "plausibility_rating"
+    section_key = "rating"
+    section_template = None  # drawn by analysis/_results.html
+    section_title = "Plausibility ratings"
+
+    def section(
+        self,
+        *,
+        study: Study,
+        responses: Table,
+        study_methods: Sequence[str],
+        options: AnalysisOptions,
+    ) -> SectionResult:
+        return rating_section(
+            study=study, responses=responses, study_methods=study_methods, options=options
+        )
+
+    def answer(self, person: SimulatedPerson, view: TrialView, instance_id: int) -> Any:
+        slider = view.options["scale"] == "slider"
+        low, high = (0, 100) if slider else (1, int(view.options["points"]))
+        expected = view.expected or {}
+        if expected:
+            if person.complies():
+                value = person.rng.randint(int(expected["min"]), int(expected["max"]))
+            else:
+                outside = [
+                    v for v in range(low, high + 1) if not expected["min"] <= v <= expected["max"]
+                ]
+                value = person.rng.choice(outside or [low])
+        elif person.careless:
+            value = person.rng.randint(low, high)
+        else:
+            latent = person.judgement(view.snapshot["explanations"][0], instance_id)
+            middle = (low + high) / 2
+            value = round(middle + latent * (high - low) / 4)
+        value = min(max(value, low), high)
+        comment = (
+            "simulated comment" if view.options.get("comment") and person.rng.random() < 0.1 else ""
+        )
+        return {"rating": value, "comment": comment}
