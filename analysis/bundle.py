@@ -30,7 +30,7 @@ import sys
 import tempfile
 import tomllib
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -47,8 +47,9 @@ from analysis.services.results import StudyAnalysis, study_analysis_get
 from analysis.services.simulated import SIMULATED_PREFIX
 from analysis.services.tables import Table
 from explanations.models import ExplanationMethod
+from studies.design_fields import DESIGN_FIELDS
 from studies.models import Study
-from studies.types.base import get_type
+from studies.types.base import Option, get_type
 
 BUNDLE_SCHEMA = "elephant.bundle/1"
 SOFTWARE = (
@@ -141,34 +142,46 @@ def table_csv(table: Table) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def _options_codebook(study: Study) -> list[str]:
-    """Return the codebook's table of the study type's design options, from their declaration."""
-    kind = get_type(study.study_type)
-    declared = {option.name: option for option in kind.options}
-    fields = kind.option_fields()
-    if not fields:
+def _declared_table(
+    options: Sequence[Option], chosen: Mapping[str, Any], title: str, where: str
+) -> list[str]:
+    """Return a codebook table of declared options: meaning, valid values, default, chosen."""
+    if not options:
         return []
     lines = [
-        f"## Study design: {kind.label} options",
+        f"## {title}",
         "",
-        "As chosen for this study (`manifest.json` has them under `design.type_options`).",
+        f"As chosen for this study (`manifest.json` has them under `{where}`).",
         "",
         "| option | meaning | valid values | default | this study |",
         "|---|---|---|---|---|",
     ]
-    for name, field in fields.items():
-        option = declared.get(name)
-        valid = option.expected() if option else type(field).__name__.removesuffix("Field")
-        default = option.default if option else field.initial
+    for option in options:
+        meaning = option.label + (f": {option.help_text}" if option.help_text else "")
         cells = [
-            f"`{name}`",
-            str(field.label or name.replace("_", " ")),
-            valid,
-            json.dumps(default, default=str),
-            json.dumps(study.type_options.get(name), default=str),
+            f"`{option.name}`",
+            meaning,
+            option.expected(),
+            json.dumps(option.default, default=str),
+            json.dumps(chosen.get(option.name), default=str),
         ]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return [*lines, ""]
+
+
+def _options_codebook(study: Study) -> list[str]:
+    """Return the codebook's tables of the design fields and the type's options, as declared."""
+    kind = get_type(study.study_type)
+    chosen = {declared.name: getattr(study, declared.name) for declared in DESIGN_FIELDS}
+    return [
+        *_declared_table(DESIGN_FIELDS, chosen, "Study design", "design"),
+        *_declared_table(
+            kind.options,
+            study.type_options,
+            f"Study design: {kind.label} options",
+            "design.type_options",
+        ),
+    ]
 
 
 def codebook_markdown(study: Study, analysis: StudyAnalysis) -> str:
@@ -252,20 +265,10 @@ def _design(study: Study) -> dict[str, Any]:
     return {
         "type": study.study_type,
         "type_options": study.type_options,
-        "seed": study.seed,
-        "n_items": study.n_items,
-        "items_per_participant": study.items_per_participant,
-        "ratings_per_item": study.ratings_per_item,
-        "condition_design": study.condition_design,
-        "balance_outcomes": study.balance_outcomes,
-        "practice_count": study.practice_count,
+        **{declared.name: getattr(study, declared.name) for declared in DESIGN_FIELDS},
         "attention_check_positions": study.attention_check_positions,
         "gold_positions": study.gold_positions,
-        "display_mode": study.display_mode,
-        "top_k": study.top_k,
         "sources": study.sources,
-        "time_limit_minutes": study.time_limit_minutes,
-        "estimated_minutes": study.estimated_minutes,
         "consent_text": study.consent_text,
         "instructions": study.instructions,
         "conditions": [

@@ -1,7 +1,8 @@
 """The researcher's study design form and the small forms of the study pages.
 
-Type options come from each registered type's ``option_fields()``, prefixed with the type
-name (``plausibility_rating__points``); only the chosen type's fields are read.
+The declared design fields come from :data:`studies.design_fields.DESIGN_FIELDS`; type
+options from each registered type's ``option_fields()``, prefixed with the type name
+(``plausibility_rating__points``); only the chosen type's fields are read.
 """
 
 from typing import Any
@@ -14,7 +15,8 @@ from explanations import selectors as explanation_selectors
 from explanations.models import ClassifierModel, Dataset, ExplanationMethod
 
 from . import questionnaires
-from .models import Participant, Study
+from .design_fields import DESIGN_FIELDS
+from .models import Participant
 from .services.design import (
     ALL_SOURCES,
     DEFAULT_CONSENT,
@@ -112,31 +114,12 @@ class StudyDesignForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Never named to participants.",
     )
-    seed = forms.IntegerField(initial=0)
-    n_items = forms.IntegerField(min_value=1, initial=20, label="Test instances")
-    items_per_participant = forms.IntegerField(
-        min_value=1, required=False, help_text="Test trials per list; empty for all instances."
-    )
-    ratings_per_item = forms.IntegerField(
-        min_value=1, initial=3, label="k (judgements per item x method)"
-    )
-    condition_design = forms.ChoiceField(choices=Study.ConditionDesign.choices)
-    balance_outcomes = forms.BooleanField(
-        required=False, initial=True, label="Balance over TP/FP/TN/FN"
-    )
-    practice_count = forms.IntegerField(min_value=0, initial=1, label="Practice items")
     attention_check_positions = forms.CharField(
         required=False, help_text="Comma-separated 1-based positions among the test trials."
     )
     gold_positions = forms.CharField(
         required=False,
         help_text="Gold items (a human rationale as explanation); needs rationales.",
-    )
-    display_mode = forms.ChoiceField(choices=Study.DisplayMode.choices)
-    top_k = forms.IntegerField(
-        min_value=1,
-        required=False,
-        help_text="Highlight only the k strongest tokens; empty for all.",
     )
     consent_text = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}), initial=DEFAULT_CONSENT
@@ -159,12 +142,21 @@ class StudyDesignForm(forms.Form):
     completion_code = forms.CharField(
         max_length=50, required=False, help_text="Empty keeps (or generates) a random code."
     )
-    pay = forms.CharField(max_length=50, required=False)
-    estimated_minutes = forms.IntegerField(min_value=1, initial=10)
-    time_limit_minutes = forms.IntegerField(min_value=1, initial=60)
+    # Where the declared design fields (added in __init__) sit among the others.
+    field_order = [
+        "name", "description", "study_type", "dataset", "model", "methods", "seed",
+        "n_items", "items_per_participant", "ratings_per_item", "condition_design",
+        "balance_outcomes", "practice_count", "attention_check_positions", "gold_positions",
+        "display_mode", "top_k", "consent_text", "instructions", "explanation_satisfaction",
+        "extra_questions", "sources", "completion_code", "pay", "estimated_minutes",
+        "time_limit_minutes",
+    ]  # fmt: skip
 
     def __init__(self, *args: Any, user: AbstractBaseUser | AnonymousUser, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for declared in DESIGN_FIELDS:
+            self.fields[declared.name] = declared.form_field()
+        self.order_fields(self.field_order)
         self.fields["dataset"].queryset = explanation_selectors.datasets_visible_to(user)  # type: ignore[attr-defined]  # a ModelChoiceField
         self.fields["model"].queryset = explanation_selectors.models_visible_to(user)  # type: ignore[attr-defined]  # a ModelChoiceField
         for name in type_names():
@@ -220,18 +212,9 @@ class StudyDesignForm(forms.Form):
             model=d["model"],
             methods=[m.name for m in d["methods"]],
             description=d["description"],
-            seed=d["seed"],
-            n_items=d["n_items"],
-            items_per_participant=d["items_per_participant"],
-            ratings_per_item=d["ratings_per_item"],
-            condition_design=d["condition_design"],
-            balance_outcomes=d["balance_outcomes"],
-            practice_count=d["practice_count"],
             attention_check_positions=d["attention_check_positions"],
             gold_positions=d["gold_positions"],
             type_options=d.get("type_options", {}),
-            display_mode=d["display_mode"],
-            top_k=d["top_k"],
             consent_text=d["consent_text"],
             instructions=d["instructions"],
             questionnaire=d["extra_questions"],
@@ -240,9 +223,7 @@ class StudyDesignForm(forms.Form):
             else None,
             sources=d["sources"],
             completion_code=d["completion_code"] or None,
-            pay=d["pay"],
-            estimated_minutes=d["estimated_minutes"],
-            time_limit_minutes=d["time_limit_minutes"],
+            **{declared.name: d[declared.name] for declared in DESIGN_FIELDS},
         )
 
     def add_service_errors(self, exc: ValidationError) -> None:
@@ -263,17 +244,9 @@ def initial_from(design: StudyDesign) -> dict[str, Any]:
         "dataset": design.dataset.name,
         "model": design.model.name,
         "methods": design.methods,
-        "seed": design.seed,
-        "n_items": design.n_items,
-        "items_per_participant": design.items_per_participant,
-        "ratings_per_item": design.ratings_per_item,
-        "condition_design": design.condition_design,
-        "balance_outcomes": design.balance_outcomes,
-        "practice_count": design.practice_count,
+        **{declared.name: getattr(design, declared.name) for declared in DESIGN_FIELDS},
         "attention_check_positions": ", ".join(map(str, design.attention_check_positions)),
         "gold_positions": ", ".join(map(str, design.gold_positions)),
-        "display_mode": design.display_mode,
-        "top_k": design.top_k,
         "consent_text": design.consent_text,
         "instructions": design.instructions,
         "explanation_satisfaction": any(
@@ -282,9 +255,6 @@ def initial_from(design: StudyDesign) -> dict[str, Any]:
         "extra_questions": format_questions(design.questionnaire),
         "sources": design.sources,
         "completion_code": design.completion_code,
-        "pay": design.pay,
-        "estimated_minutes": design.estimated_minutes,
-        "time_limit_minutes": design.time_limit_minutes,
     }
     for option, value in design.type_options.items():
         initial[f"{design.study_type}__{option}"] = value

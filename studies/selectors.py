@@ -129,7 +129,7 @@ def preview_trials(study: Study) -> list[dict[str, Any]]:
         return []
     items = {i.pk: i for i in study_list.items.all()}
     if study.is_draft:
-        snapshots = snapshots_build(study=study, items=list(items.values()))
+        snapshots = snapshots_build(study=study, items=list(items.values()), preview=True)
     else:
         snapshots = {pk: item.frozen for pk, item in items.items()}
     specs = trial_specs(study=study, items=list(items.values()), rng=preview_rng(study))

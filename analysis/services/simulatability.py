@@ -28,7 +28,7 @@ PHASES = ("pre", "post")
 
 
 def _condition(row: dict[str, Any]) -> str:
-    return str(row.get("condition_method") or NO_EXPLANATION)
+    return str(row.get("method") or NO_EXPLANATION)
 
 
 def simulation_section(

@@ -22,7 +22,7 @@ from .tables import Table
 
 
 def _condition(row: dict[str, Any]) -> str:
-    name = row.get("highlight_method") or NO_HIGHLIGHTS
+    name = row.get("method") or NO_HIGHLIGHTS
     return f"{name} + prediction" if row.get("prediction_shown") else name
 
 

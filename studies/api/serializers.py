@@ -4,9 +4,30 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from rest_framework import serializers
 
 from explanations import selectors as explanation_selectors
+from studies.design_fields import DESIGN_FIELDS
 from studies.models import Exclusion, Invitation, Participant, QuestionnaireItem, Study
 from studies.services.design import ALL_SOURCES, StudyDesign, design_of
-from studies.types.base import type_names
+from studies.types.base import Option, type_names
+
+
+def design_field(declared: Option) -> serializers.Field:
+    """Return the API field of a declared design field, checked by its declaration.
+
+    Optional with the declared default; the range and choices are checked by
+    ``Option.clean``, so the message is the form's and the service's.
+    """
+    common: dict[str, Any] = {
+        "required": False,
+        "default": declared.default,
+        "allow_null": declared.nullable,
+        "validators": [declared.clean],
+        "help_text": declared.help_text or declared.label,
+    }
+    if declared.kind is bool:
+        return serializers.BooleanField(**common)
+    if declared.kind is int and not declared.choices:
+        return serializers.IntegerField(**common)
+    return serializers.CharField(allow_blank=declared.default == "", **common)
 
 
 class QuestionSerializer(serializers.ModelSerializer):
@@ -65,17 +86,6 @@ class StudyDesignSerializer(serializers.Serializer):
     model = serializers.CharField(help_text="Model name.")
     methods = serializers.ListField(child=serializers.CharField(), min_length=1)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    seed = serializers.IntegerField(required=False, default=0)
-    n_items = serializers.IntegerField(required=False, default=20, min_value=1)
-    items_per_participant = serializers.IntegerField(
-        required=False, allow_null=True, default=None, min_value=1
-    )
-    ratings_per_item = serializers.IntegerField(required=False, default=3, min_value=1)
-    condition_design = serializers.ChoiceField(
-        choices=Study.ConditionDesign.choices, required=False, default="within"
-    )
-    balance_outcomes = serializers.BooleanField(required=False, default=True)
-    practice_count = serializers.IntegerField(required=False, default=1, min_value=0)
     attention_check_positions = serializers.ListField(
         child=serializers.IntegerField(min_value=1), required=False, default=list
     )
@@ -83,10 +93,6 @@ class StudyDesignSerializer(serializers.Serializer):
         child=serializers.IntegerField(min_value=1), required=False, default=list
     )
     type_options = serializers.DictField(required=False, default=dict)
-    display_mode = serializers.ChoiceField(
-        choices=Study.DisplayMode.choices, required=False, default="heatmap"
-    )
-    top_k = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
     consent_text = serializers.CharField(required=False)
     instructions = serializers.CharField(required=False)
     questionnaire = QuestionSerializer(many=True, required=False, default=list)
@@ -99,13 +105,16 @@ class StudyDesignSerializer(serializers.Serializer):
     completion_code = serializers.CharField(
         required=False, allow_null=True, default=None, max_length=50
     )
-    pay = serializers.CharField(required=False, allow_blank=True, default="", max_length=50)
-    estimated_minutes = serializers.IntegerField(required=False, default=10, min_value=1)
-    time_limit_minutes = serializers.IntegerField(required=False, default=60, min_value=1)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["study_type"].choices = type_names()  # type: ignore[attr-defined]
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """Return the written-out fields and the declared design fields."""
+        fields = super().get_fields()
+        fields.update({declared.name: design_field(declared) for declared in DESIGN_FIELDS})
+        return fields
 
     def to_design(self, user: AbstractBaseUser | AnonymousUser) -> StudyDesign:
         """Return the design, resolving names to rows ``user`` may see."""

@@ -33,6 +33,7 @@ from explanations.models import (
     Prediction,
 )
 from studies import questionnaires
+from studies.design_fields import DESIGN, DESIGN_FIELDS, design_errors
 from studies.models import Condition, Participant, QuestionnaireItem, Study, StudyItem, StudyList
 from studies.types.base import get_type
 
@@ -64,27 +65,28 @@ class StudyDesign:
     model: ClassifierModel
     methods: list[str]
     description: str = ""
-    seed: int = 0
-    n_items: int = 20
-    items_per_participant: int | None = None
-    ratings_per_item: int = 3
-    condition_design: str = Study.ConditionDesign.WITHIN
-    balance_outcomes: bool = True
-    practice_count: int = 1
+    # Declared in studies.design_fields (defaults, ranges and labels live there).
+    seed: int = DESIGN["seed"].default
+    n_items: int = DESIGN["n_items"].default
+    items_per_participant: int | None = DESIGN["items_per_participant"].default
+    ratings_per_item: int = DESIGN["ratings_per_item"].default
+    condition_design: str = DESIGN["condition_design"].default
+    balance_outcomes: bool = DESIGN["balance_outcomes"].default
+    practice_count: int = DESIGN["practice_count"].default
     attention_check_positions: list[int] = field(default_factory=list)
     gold_positions: list[int] = field(default_factory=list)
     type_options: dict[str, Any] = field(default_factory=dict)
-    display_mode: str = Study.DisplayMode.HEATMAP
-    top_k: int | None = None
+    display_mode: str = DESIGN["display_mode"].default
+    top_k: int | None = DESIGN["top_k"].default
     consent_text: str = DEFAULT_CONSENT
     instructions: str = DEFAULT_INSTRUCTIONS
     questionnaire: list[dict[str, Any]] = field(default_factory=list)
     questionnaire_preset: str | None = None
     sources: list[str] = field(default_factory=lambda: list(ALL_SOURCES))
     completion_code: str | None = None
-    pay: str = ""
-    estimated_minutes: int = 10
-    time_limit_minutes: int = 60
+    pay: str = DESIGN["pay"].default
+    estimated_minutes: int = DESIGN["estimated_minutes"].default
+    time_limit_minutes: int = DESIGN["time_limit_minutes"].default
 
 
 @dataclass(frozen=True)
@@ -106,9 +108,9 @@ def _check_positions(name: str, positions: Sequence[int]) -> list[int]:
 def _clean(design: StudyDesign) -> dict[str, Any]:
     """Validate ``design``; return the cleaned type options. Raise ValidationError by field."""
     kind = get_type(design.study_type) if design.study_type else None
-    errors: dict[str, str] = {}
     if kind is None:
         raise ValidationError({"study_type": "choose a study type"})
+    errors = design_errors({f.name: getattr(design, f.name) for f in DESIGN_FIELDS})
     if not design.name.strip():
         errors["name"] = "a study needs a name"
     if design.model.dataset_id not in (None, design.dataset.pk):
@@ -126,23 +128,9 @@ def _clean(design: StudyDesign) -> dict[str, Any]:
         missing = [m for m in design.methods if m not in known]
         if missing:
             errors["methods"] = f"unknown method(s): {', '.join(missing)}"
-    if design.n_items < 1:
-        errors["n_items"] = "sample at least one test item"
-    if design.items_per_participant is not None and design.items_per_participant < 1:
-        errors["items_per_participant"] = "must be at least 1, or empty for all items"
-    if design.ratings_per_item < 1:
-        errors["ratings_per_item"] = "k must be at least 1"
-    if design.condition_design not in Study.ConditionDesign.values:
-        errors["condition_design"] = f"expected one of {', '.join(Study.ConditionDesign.values)}"
-    if design.display_mode not in Study.DisplayMode.values:
-        errors["display_mode"] = f"expected one of {', '.join(Study.DisplayMode.values)}"
-    if design.top_k is not None and design.top_k < 1:
-        errors["top_k"] = "must be at least 1, or empty for all tokens"
     bad_sources = [s for s in design.sources if s not in ALL_SOURCES]
     if bad_sources or not design.sources:
         errors["sources"] = f"expected some of {', '.join(ALL_SOURCES)}"
-    if design.time_limit_minutes < 1:
-        errors["time_limit_minutes"] = "must be at least 1 minute"
     if not design.consent_text.strip():
         errors["consent_text"] = "participants must see a consent text"
     if design.completion_code is not None and not design.completion_code.strip():
@@ -407,26 +395,16 @@ def _apply(study: Study, design: StudyDesign, options: Mapping[str, Any]) -> Non
     study.study_type = design.study_type
     study.dataset = design.dataset
     study.model = design.model
-    study.seed = design.seed
-    study.n_items = design.n_items
-    study.items_per_participant = design.items_per_participant
-    study.ratings_per_item = design.ratings_per_item
-    study.condition_design = design.condition_design
-    study.balance_outcomes = design.balance_outcomes
-    study.practice_count = design.practice_count
+    for declared in DESIGN_FIELDS:
+        setattr(study, declared.name, getattr(design, declared.name))
     study.attention_check_positions = list(design.attention_check_positions)
     study.gold_positions = list(design.gold_positions)
     study.type_options = dict(options)
-    study.display_mode = design.display_mode
-    study.top_k = design.top_k
     study.consent_text = design.consent_text
     study.instructions = design.instructions
     study.sources = list(design.sources)
     if design.completion_code:
         study.completion_code = design.completion_code.strip()
-    study.pay = design.pay
-    study.estimated_minutes = design.estimated_minutes
-    study.time_limit_minutes = design.time_limit_minutes
     study.full_clean(exclude=["owner", "dataset", "model"])
     study.save()
     study.methods.set(ExplanationMethod.objects.filter(name__in=design.methods))
@@ -480,18 +458,9 @@ def design_of(study: Study) -> StudyDesign:
         model=study.model,
         methods=sorted(study.methods.values_list("name", flat=True)),
         description=study.description,
-        seed=study.seed,
-        n_items=study.n_items,
-        items_per_participant=study.items_per_participant,
-        ratings_per_item=study.ratings_per_item,
-        condition_design=study.condition_design,
-        balance_outcomes=study.balance_outcomes,
-        practice_count=study.practice_count,
         attention_check_positions=list(study.attention_check_positions),
         gold_positions=list(study.gold_positions),
         type_options=dict(study.type_options),
-        display_mode=study.display_mode,
-        top_k=study.top_k,
         consent_text=study.consent_text,
         instructions=study.instructions,
         questionnaire=[
@@ -508,7 +477,5 @@ def design_of(study: Study) -> StudyDesign:
         ],
         sources=list(study.sources),
         completion_code=study.completion_code,
-        pay=study.pay,
-        estimated_minutes=study.estimated_minutes,
-        time_limit_minutes=study.time_limit_minutes,
+        **{declared.name: getattr(study, declared.name) for declared in DESIGN_FIELDS},
     )

@@ -45,8 +45,13 @@ def _rationales(instance_ids: set[int]) -> dict[int, tuple[str, list[int]]]:
     return found
 
 
-def snapshots_build(*, study: Study, items: Sequence[StudyItem]) -> dict[int, Snapshot]:
+def snapshots_build(
+    *, study: Study, items: Sequence[StudyItem], preview: bool = False
+) -> dict[int, Snapshot]:
     """Return the current snapshot of each item (by item id), read in a few queries.
+
+    ``preview`` builds a draft's preview: the type adds only what it can without loading
+    a model (see ``StudyType.extend_snapshots``); launch builds the full snapshot.
 
     Raise ValidationError naming the item when its prediction, explanation or rationale
     has disappeared since the study was designed.
@@ -143,7 +148,7 @@ def snapshots_build(*, study: Study, items: Sequence[StudyItem]) -> dict[int, Sn
             "explanations": shown,
             "frozen_at": frozen_at,
         }
-    get_type(study.study_type).extend_snapshots(study=study, snapshots=snapshots)
+    get_type(study.study_type).extend_snapshots(study=study, snapshots=snapshots, preview=preview)
     return snapshots
 
 

@@ -28,12 +28,7 @@ from dataclasses import replace
 from random import Random
 from typing import Any
 
-from django import forms
-
 from .answers import (
-    check_bool,
-    check_choice,
-    check_int,
     clean_label,
     clean_scale,
     label_attention_check,
@@ -41,10 +36,9 @@ from .answers import (
     label_instruction,
     scale_points,
 )
-from .base import ItemRef, StudyType, TrialSpec, TrialView, explanation_view, register
+from .base import ItemRef, Option, StudyType, TrialSpec, TrialView, explanation_view, register
 
 DEFAULT_QUESTION = "Which label fits this text best?"
-PREDICTION_MODES = ("never", "always", "crossed")
 
 
 def _arm_for_next_participant(list_payloads: Sequence[Mapping[str, Any]]) -> bool:
@@ -71,33 +65,28 @@ class AidedTask(StudyType):
     template_name = "studies/trials/aided_task.html"
     keyboard_help = "Press a number key to choose a label, then Enter to continue."
 
-    def option_fields(self) -> dict[str, forms.Field]:
-        return {
-            "question": forms.CharField(initial=DEFAULT_QUESTION, max_length=300),
-            "show_prediction": forms.ChoiceField(
-                choices=[
-                    ("never", "Never show the model's prediction"),
-                    ("always", "Always show it"),
-                    ("crossed", "Shown to half of each list's participants"),
-                ],
-                initial="never",
+    options = (
+        Option("question", "question", str, DEFAULT_QUESTION, max_length=300),
+        Option(
+            "show_prediction",
+            "show prediction",
+            str,
+            "never",
+            choices=(
+                ("never", "Never show the model's prediction"),
+                ("always", "Always show it"),
+                ("crossed", "Shown to half of each list's participants"),
             ),
-            "ask_confidence": forms.BooleanField(
-                required=False, initial=True, label="Ask how confident the participant is"
-            ),
-            "confidence_points": forms.TypedChoiceField(
-                choices=[(5, "5 points"), (7, "7 points")], coerce=int, initial=5
-            ),
-        }
-
-    def clean_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        options = super().clean_options(options)
-        return {
-            "question": str(options.get("question") or DEFAULT_QUESTION),
-            "show_prediction": check_choice(options, "show_prediction", PREDICTION_MODES, "never"),
-            "ask_confidence": check_bool(options, "ask_confidence", True),
-            "confidence_points": check_int(options, "confidence_points", 5, low=2, high=11),
-        }
+        ),
+        Option("ask_confidence", "Ask how confident the participant is", bool, True),
+        Option(
+            "confidence_points",
+            "confidence points",
+            int,
+            5,
+            choices=((5, "5 points"), (7, "7 points")),
+        ),
+    )
 
     def variants(self, methods: Sequence[str]) -> list[tuple[str, ...]]:
         return [(m,) for m in methods] + [()]
@@ -200,7 +189,7 @@ class AidedTask(StudyType):
             "confidence_max": view.options["confidence_points"]
             if view.options["ask_confidence"]
             else None,
-            "highlight_method": explanations[0]["method"] if explanations else None,
+            "method": explanations[0]["method"] if explanations else None,
             "explanation_id": explanations[0]["id"] if explanations else None,
             "prediction_shown": self._shown(view),
         }

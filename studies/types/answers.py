@@ -85,39 +85,3 @@ def label_instruction(expected: Mapping[str, Any] | None, label_names: Sequence[
         name = label_names[int(expected["label"])]
         return f"To show you are reading carefully, choose “{name}” for this item."
     return None
-
-
-def check_bool(options: Mapping[str, Any], key: str, default: bool) -> bool:
-    """Return a true/false option; raise ValidationError naming it otherwise."""
-    value = options.get(key, default)
-    if not isinstance(value, bool):
-        raise ValidationError(f"option {key}={value!r}: expected true or false")
-    return value
-
-
-def check_choice(options: Mapping[str, Any], key: str, allowed: Sequence[str], default: str) -> str:
-    """Return an option that must be one of ``allowed``; raise ValidationError otherwise."""
-    value = options.get(key, default)
-    if value not in allowed:
-        raise ValidationError(f"option {key}={value!r}: expected one of {', '.join(allowed)}")
-    return str(value)
-
-
-def check_int(
-    options: Mapping[str, Any], key: str, default: int | None, *, low: int, high: int | None = None
-) -> int | None:
-    """Return a whole-number option in [low, high] (None allowed when the default is None)."""
-    value = options.get(key, default)
-    if value is None and default is None:
-        return None
-    if isinstance(value, str) and value.strip().isdecimal():
-        value = int(value)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or value < low
-        or (high is not None and value > high)
-    ):
-        bounds = f"from {low} to {high}" if high is not None else f">= {low}"
-        raise ValidationError(f"option {key}={value!r}: expected a whole number {bounds}")
-    return value

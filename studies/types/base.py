@@ -19,8 +19,10 @@ from another app lives in that app's ``study_types`` and ``analysis_types`` modu
    ``produces_rationales``), never by testing its name.
 2. Declare design options once in :attr:`StudyType.options` (:class:`Option`: type, range,
    default, human label); the form fields (:meth:`StudyType.option_fields`), the validation
-   (:meth:`StudyType.clean_options`) and the bundle's codebook derive from it. (The
-   built-in types still override both methods by hand.)
+   (:meth:`StudyType.clean_options`) and the bundle's codebook derive from it. A check
+   across options (a minimum below a maximum) extends :meth:`StudyType.clean_options`
+   after calling ``super()``; a structured option (a list) gives its ``parse`` and
+   ``form_class``.
 3. Say which explanations a stimulus shows: :meth:`StudyType.variants` maps the chosen
    methods to tuples (one method per rating, pairs for a preference, ``()`` for a task
    shown without explanations). Items and Latin-square lists are built per variant.
@@ -67,22 +69,30 @@ __all__ = ["AnswerColumn", "Option", "Snapshot", "StudyType"]
 
 @dataclass(frozen=True)
 class Option:
-    """One design option of a study type, declared once: the form field, the validation
-    (``StudyType.clean_options``) and the bundle's codebook are derived from it.
+    """One declared design option (of a study type, or of every study): the form field, the
+    API's validation, the service's validation and the bundle's codebook are derived from it.
 
-    ``kind`` is ``bool``, ``int`` or ``str``; ``choices`` are (value, human label) pairs;
-    ``low``/``high`` bound an int, ``max_length`` a str.
+    ``kind`` is ``bool``, ``int``, ``float``, ``str`` or, for a structured value (a list),
+    ``list`` with ``parse`` (text or JSON in, checked value out, ValidationError naming the
+    option otherwise) and ``form_class`` (the form field that shows and reads it);
+    ``choices`` are (value, human label) pairs; ``low``/``high`` bound a number,
+    ``max_length`` a str; ``nullable`` lets a number be empty (None, e.g. "no limit").
     """
 
     name: str
     label: str
-    kind: Callable[[Any], Any]  # bool, int or str
+    kind: Callable[[Any], Any]  # bool, int, float, str or list
     default: Any
     choices: tuple[tuple[Any, str], ...] = ()
-    low: int | None = None
-    high: int | None = None
+    low: float | None = None
+    high: float | None = None
     max_length: int | None = None
     help_text: str = ""
+    nullable: bool = False
+    parse: Callable[[Any], Any] | None = None
+    form_class: type[forms.Field] | None = None
+    describe: str = ""  # valid values in words, for structured options
+    subject: str = "option"  # what messages call it: "option k=0: ..."
 
     def form_field(self) -> forms.Field:
         """Return the design form's field for this option."""
@@ -91,40 +101,58 @@ class Option:
             "initial": self.default,
             "help_text": self.help_text,
         }
+        if self.kind in (int, float) and not self.choices:
+            # The range is checked by clean(), with the message the API and service give;
+            # the browser still gets min/max.
+            bounds = {"min": self.low, "max": self.high}
+            attrs = {k: f"{v:g}" for k, v in bounds.items() if v is not None}
+            field_class = forms.IntegerField if self.kind is int else forms.FloatField
+            return field_class(
+                required=not self.nullable,
+                validators=[self.clean],
+                widget=forms.NumberInput(attrs=attrs),
+                **common,
+            )
+        if self.form_class is not None:
+            return self.form_class(required=False, **common)
         if self.kind is bool:
             return forms.BooleanField(required=False, **common)
         if self.choices:
             return forms.TypedChoiceField(choices=self.choices, coerce=self.kind, **common)
-        if self.kind is int:
-            return forms.IntegerField(min_value=self.low, max_value=self.high, **common)
-        return forms.CharField(max_length=self.max_length, **common)
+        return forms.CharField(max_length=self.max_length, required=False, **common)
 
     def expected(self) -> str:
         """Return what a valid value is, in words (for messages and the codebook)."""
+        if self.describe:
+            return self.describe
         if self.choices:
             return "one of " + ", ".join(repr(value) for value, _ in self.choices)
         if self.kind is bool:
             return "true or false"
-        if self.kind is int:
-            low = "" if self.low is None else f" >= {self.low}"
-            high = "" if self.high is None else f" <= {self.high}"
-            return f"a whole number{low}{high and (' and' if low else '')}{high}"
+        if self.kind in (int, float):
+            what = "a whole number" if self.kind is int else "a number"
+            low = "" if self.low is None else f" >= {self.low:g}"
+            high = "" if self.high is None else f" <= {self.high:g}"
+            bounds = f"{low}{high and (' and' if low else '')}{high}"
+            return what + bounds + (", or empty" if self.nullable else "")
         return "a text" + (f" of at most {self.max_length} characters" if self.max_length else "")
 
     def clean(self, value: Any) -> Any:
         """Return ``value`` checked and coerced (the default when missing); raise naming the option."""
+        if self.parse is not None:
+            return self.parse(self.default if value in (None, "", []) else value)
         if value is None or (value == "" and self.kind is not str):
             return self.default
-        wrong = ValidationError(f"option {self.name}={value!r}: expected {self.expected()}")
+        wrong = ValidationError(f"{self.subject} {self.name}={value!r}: expected {self.expected()}")
         if self.kind is bool:
             if not isinstance(value, bool):
                 raise wrong
             return value
-        if self.kind is int:
+        if self.kind in (int, float):
             if isinstance(value, bool):
                 raise wrong
             try:
-                value = int(str(value).strip())
+                value = self.kind(str(value).strip())
             except ValueError:
                 raise wrong from None
             if (self.low is not None and value < self.low) or (
@@ -212,8 +240,8 @@ class StudyType:
     template_name: ClassVar[str]
     keyboard_help: ClassVar[str] = ""
 
-    # Declared design options (see :class:`Option`); types that build their own form
-    # fields and validation override :meth:`option_fields` and :meth:`clean_options`.
+    # Declared design options (see :class:`Option`): the form fields, the validation and
+    # the codebook derive from them.
     options: ClassVar[tuple[Option, ...]] = ()
     # The columns :meth:`record` returns, with what each means (written to the codebook).
     answer_columns: ClassVar[tuple[AnswerColumn, ...]] = ()
@@ -259,12 +287,16 @@ class StudyType:
         """Return the ``expected`` rule of a gold item (its known answer)."""
         raise NotImplementedError
 
-    def extend_snapshots(self, *, study: Any, snapshots: dict[int, Snapshot]) -> None:
+    def extend_snapshots(
+        self, *, study: Any, snapshots: dict[int, Snapshot], preview: bool
+    ) -> None:
         """Check the design and add this type's data to item snapshots (keyed by item id).
 
         Called at the end of ``snapshots_build``: when the study goes live (what is added is
-        frozen with the item) and for a draft's preview. Raise ValidationError to refuse the
-        design with a message for the researcher. Default: nothing.
+        frozen with the item) and for a draft's preview (``preview`` True: shown on every
+        page of the preview, so load no model and run no heavy computation; say on the
+        trial what launch will compute). Raise ValidationError to refuse the design with a
+        message for the researcher. Default: nothing.
         """
 
     # Assignment -------------------------------------------------------------------------

@@ -22,13 +22,14 @@ Edits (``edit_source``):
 
 The model's output on every edit is computed with the stored model
 (:func:`explanations.services.model_store.model_load`,
-:func:`explanations.compute.prediction.predict_proba`) whenever snapshots are built, so it
-is frozen with the item when the study goes live (``snapshot["counterfactual"]``); a draft's
-preview shows the same edits, and remembers the outputs so that paging through it does not
-load the model again.
+:func:`explanations.compute.prediction.predict_proba`) when the study goes live, and frozen
+with the item (``snapshot["counterfactual"]``). A draft's preview loads no model: it shows
+each item's candidate edit (an imported one as imported; a generated one the first
+candidate, top-k before random) with ``"prediction": None``, and says on the trial that
+launch computes the model's output on the edit (and, for generated edits, picks per list
+the deletions that change the prediction for half of the test items).
 """
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +38,6 @@ from typing import Any
 
 import numpy as np
 from django import forms
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
 from explanations.compute.prediction import predict_proba
@@ -46,14 +46,10 @@ from explanations.models import Explanation, Instance
 from explanations.services.model_store import ModelUnavailable, model_load
 from studies.models import Study, StudyItem
 
-from .answers import check_choice, check_int
-from .base import Snapshot, TrialView, register
-from .simulation import RATING, SimulationType
+from .base import Option, Snapshot, TrialView, register
+from .simulation import RATING, SimulationType, simulation_options
 
-EDIT_SOURCES = ("generated", "imported")
-EDIT_KINDS = ("both", "top_k", "random")
 RANDOM_DRAWS = 20
-PREDICTION_CACHE_SECONDS = 3600
 MAX_EDITS = 100_000
 PHASE_TITLES = {
     "practice": "Practice: predict the model on an edited text",
@@ -156,17 +152,18 @@ def choose_targets(
 
 @dataclass(frozen=True)
 class Edit:
-    """One candidate edit of an instance and the model's output on it."""
+    """One candidate edit of an instance and the model's output on it (None in a preview)."""
 
     kind: str  # "top_k", "random" or "imported"
     tokens: list[str]
     deleted: list[int] | None
     text: str
-    probabilities: list[float]
+    probabilities: list[float] | None
     method: str | None = None  # the explanation whose top-k tokens were deleted
 
     @property
     def label(self) -> int:
+        assert self.probabilities is not None, "a preview's edit has no model output"
         return int(np.argmax(self.probabilities))
 
 
@@ -175,21 +172,7 @@ def _context_tokens(instance: Instance) -> list[str] | None:
 
 
 def _predict(study: Study, rows: list[tuple[list[str], list[str] | None]]) -> list[list[float]]:
-    """Return the model's probabilities on each (tokens, context) row.
-
-    Remembered per model weights and rows (:data:`PREDICTION_CACHE_SECONDS`), so a draft's
-    preview, rebuilt on every page, loads the model once per design, not on every request.
-    """
-    model = study.model
-    key = (
-        "counterfactual:predict:"
-        + hashlib.sha256(
-            json.dumps([model.pk, model.weights_sha256, model.weights_path, rows]).encode()
-        ).hexdigest()
-    )
-    found = cache.get(key) if rows else None
-    if found is not None:
-        return list(found)
+    """Return the model's probabilities on each (tokens, context) row (launch only)."""
     try:
         module, vocab = model_load(study.model)
     except ModelUnavailable as exc:
@@ -204,9 +187,7 @@ def _predict(study: Study, rows: list[tuple[list[str], list[str] | None]]) -> li
         [vocab.encode(tokens) for tokens, _ in rows],
         [vocab.encode(c or []) for c in contexts] if contexts[0] is not None else None,
     )
-    result = [[float(p) for p in row] for row in probabilities]
-    cache.set(key, result, PREDICTION_CACHE_SECONDS)
-    return result
+    return [[float(p) for p in row] for row in probabilities]
 
 
 @register
@@ -219,84 +200,106 @@ class CounterfactualSimulation(SimulationType):
     )
     template_name = "studies/trials/counterfactual_simulation.html"
     question = "What will the model predict for the edited text?"
-    rate_by_default = False
     explain_post = True
 
+    options = (
+        *simulation_options(question=question, rate_by_default=False),
+        Option(
+            "edit_source",
+            "edit source",
+            str,
+            "generated",
+            choices=(("generated", "Generate deletions"), ("imported", "Imported edits")),
+        ),
+        Option(
+            "edit_kinds",
+            "edit kinds",
+            str,
+            "both",
+            choices=(
+                ("both", "Top-k of the explanation, else k random tokens"),
+                ("top_k", "Top-k tokens of the explanation"),
+                ("random", "k random tokens"),
+            ),
+        ),
+        Option("k", "k (tokens deleted)", int, 2, low=1, high=50),
+        Option(
+            "edit_method",
+            "edit method",
+            str,
+            "",
+            max_length=100,
+            help_text="Method whose top-k tokens are deleted; empty: the first chosen method.",
+        ),
+        Option(
+            "edits",
+            "edits",
+            list,
+            [],
+            parse=parse_edits,
+            form_class=JSONLinesField,
+            describe='JSON lines, one {"id": <instance id>, "text": <edited text>} per instance',
+            help_text='Imported edits, one JSON object per line: {"id": "<instance id>", "text": "<edited text>"}.',
+        ),
+    )
+
     # Design -----------------------------------------------------------------------------
-    def option_fields(self) -> dict[str, forms.Field]:
-        return super().option_fields() | {
-            "edit_source": forms.ChoiceField(
-                choices=[("generated", "Generate deletions"), ("imported", "Imported edits")],
-                initial="generated",
-            ),
-            "edit_kinds": forms.ChoiceField(
-                choices=[
-                    ("both", "Top-k of the explanation, else k random tokens"),
-                    ("top_k", "Top-k tokens of the explanation"),
-                    ("random", "k random tokens"),
-                ],
-                initial="both",
-            ),
-            "k": forms.IntegerField(
-                min_value=1, max_value=50, initial=2, label="k (tokens deleted)"
-            ),
-            "edit_method": forms.CharField(
-                required=False,
-                max_length=100,
-                help_text="Method whose top-k tokens are deleted; empty: the first chosen method.",
-            ),
-            "edits": JSONLinesField(
-                required=False,
-                help_text='Imported edits, one JSON object per line: {"id": "<instance id>", "text": "<edited text>"}.',
-            ),
-        }
-
     def clean_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        base = super().clean_options(options)
-        source = check_choice(options, "edit_source", EDIT_SOURCES, "generated")
-        edits = parse_edits(options.get("edits") or [])
-        if source == "imported" and not edits:
+        cleaned = super().clean_options(options)
+        if cleaned["edit_source"] != "imported":
+            return cleaned | {"edits": []}
+        if not cleaned["edits"]:
             raise ValidationError("option edits: imported edits need at least one edit")
-        return base | {
-            "edit_source": source,
-            "edit_kinds": check_choice(options, "edit_kinds", EDIT_KINDS, "both"),
-            "k": check_int(options, "k", 2, low=1, high=50),
-            "edit_method": str(options.get("edit_method") or ""),
-            "edits": edits if source == "imported" else [],
-        }
+        return cleaned
 
-    def extend_snapshots(self, *, study: Any, snapshots: dict[int, Snapshot]) -> None:
-        """Check the design, build every item's edit and freeze the model's output on it."""
-        super().extend_snapshots(study=study, snapshots=snapshots)
+    def extend_snapshots(
+        self, *, study: Any, snapshots: dict[int, Snapshot], preview: bool
+    ) -> None:
+        """Check the design, build every item's edit and freeze the model's output on it.
+
+        A preview loads no model: its edits carry ``"prediction": None``.
+        """
+        super().extend_snapshots(study=study, snapshots=snapshots, preview=preview)
         assert isinstance(study, Study)
-        edits = self.study_edits(study)
+        edits = self.study_edits(study, predict=not preview)
         for snapshot in snapshots.values():
             edit = edits[int(snapshot["instance"]["id"])]
             label_names = snapshot["label_names"]
+            prediction = None
+            if edit.probabilities is not None:
+                prediction = {
+                    "label": edit.label,
+                    "label_name": label_names[edit.label],
+                    "probabilities": edit.probabilities,
+                }
             snapshot["counterfactual"] = {
                 "kind": edit.kind,
                 "tokens": edit.tokens,
                 "deleted": edit.deleted,
                 "text": edit.text,
                 "method": edit.method,
-                "prediction": {
-                    "label": edit.label,
-                    "label_name": label_names[edit.label],
-                    "probabilities": edit.probabilities,
-                },
-                "flipped": edit.label != snapshot["prediction"]["label"],
+                "prediction": prediction,
+                "flipped": None
+                if prediction is None
+                else edit.label != snapshot["prediction"]["label"],
             }
 
-    def study_edits(self, study: Study) -> dict[int, Edit]:
-        """Return the edit of every instance the study's items show, by instance id."""
+    def study_edits(self, study: Study, *, predict: bool = True) -> dict[int, Edit]:
+        """Return the edit of every instance the study's items show, by instance id.
+
+        Without ``predict`` (a draft's preview) no model is loaded: each instance gets its
+        first candidate edit, without the model's output.
+        """
         options = study.type_options
         items = list(StudyItem.objects.filter(study=study).values_list("instance_id", "role"))
         instances = {i.pk: i for i in Instance.objects.filter(pk__in={pk for pk, _ in items})}
         if options["edit_source"] == "imported":
-            return self._imported(study, instances)
-        return self._generated(study, instances)
+            return self._imported(study, instances, predict=predict)
+        return self._generated(study, instances, predict=predict)
 
-    def _imported(self, study: Study, instances: dict[int, Instance]) -> dict[int, Edit]:
+    def _imported(
+        self, study: Study, instances: dict[int, Instance], *, predict: bool
+    ) -> dict[int, Edit]:
         given = {e["id"]: e["text"] for e in study.type_options["edits"]}
         missing = sorted(i.external_id for i in instances.values() if i.external_id not in given)
         if missing:
@@ -313,13 +316,17 @@ class CounterfactualSimulation(SimulationType):
             if not tokens:
                 raise ValidationError(f"the edit of {instances[pk].external_id} has no tokens")
             rows.append((tokens, _context_tokens(instances[pk])))
-        outputs = _predict(study, rows)
+        outputs: list[list[float] | None] = (
+            list(_predict(study, rows)) if predict else [None] * len(rows)
+        )
         return {
             pk: Edit("imported", tokens, None, given[instances[pk].external_id], probs)
             for pk, (tokens, _), probs in zip(order, rows, outputs, strict=True)
         }
 
-    def _generated(self, study: Study, instances: dict[int, Instance]) -> dict[int, Edit]:
+    def _generated(
+        self, study: Study, instances: dict[int, Instance], *, predict: bool
+    ) -> dict[int, Edit]:
         options = study.type_options
         k, kinds = int(options["k"]), options["edit_kinds"]
         chosen = sorted(study.methods.values_list("name", flat=True))
@@ -356,6 +363,11 @@ class CounterfactualSimulation(SimulationType):
                     if all(deleted != d for _, d in found):
                         found.append(("random", deleted))
             candidates[pk] = found
+        if not predict:  # a preview: the first candidate of each instance, no model output
+            return {
+                pk: self._deletion(instances[pk], kind, deleted, None, method)
+                for pk, [(kind, deleted), *_] in candidates.items()
+            }
         flat = [(pk, kind, deleted) for pk, found in candidates.items() for kind, deleted in found]
         outputs = _predict(
             study,
@@ -374,11 +386,7 @@ class CounterfactualSimulation(SimulationType):
         )
         edits: dict[int, list[Edit]] = {pk: [] for pk in candidates}
         for (pk, kind, deleted), probs in zip(flat, outputs, strict=True):
-            kept = [
-                t for i, t in enumerate(instances[pk].explained_tokens) if i not in set(deleted)
-            ]
-            used = method if kind == "top_k" else None
-            edits[pk].append(Edit(kind, kept, deleted, " ".join(kept), probs, used))
+            edits[pk].append(self._deletion(instances[pk], kind, deleted, probs, method))
 
         def first(pk: int, flip: bool | None) -> Edit | None:
             for edit in edits[pk]:
@@ -420,6 +428,20 @@ class CounterfactualSimulation(SimulationType):
                 result[pk] = edit
         return result
 
+    @staticmethod
+    def _deletion(
+        instance: Instance,
+        kind: str,
+        deleted: list[int],
+        probabilities: list[float] | None,
+        method: str,
+    ) -> Edit:
+        """Return the edit deleting ``deleted`` from the instance's explained tokens."""
+        gone = set(deleted)
+        kept = [t for i, t in enumerate(instance.explained_tokens) if i not in gone]
+        used = method if kind == "top_k" else None
+        return Edit(kind, kept, deleted, " ".join(kept), probabilities, used)
+
     # Trial ------------------------------------------------------------------------------
     def model_label(self, view: TrialView) -> int:
         return int(view.snapshot["counterfactual"]["prediction"]["label"])
@@ -435,6 +457,9 @@ class CounterfactualSimulation(SimulationType):
             "confidence": max(snap["prediction"]["probabilities"]),
             "explanation": self.explanation(view) if show_explanation else None,
             "edit_text": edit["text"],
+            # Only a draft's preview lacks it: launch computes it (and picks generated edits).
+            "edit_pending": edit["prediction"] is None,
+            "edit_generated": edit["deleted"] is not None,
             "edit_tokens": [
                 {"token": token, "deleted": i in deleted}
                 for i, token in enumerate(snap["instance"]["tokens"])

@@ -28,8 +28,8 @@ from django.core.exceptions import ValidationError
 
 from studies.models import Participant, Study
 
-from .answers import check_bool, check_int, clean_scale, scale_points
-from .base import ItemRef, Snapshot, StudyType, TrialView, explanation_view, register
+from .answers import clean_scale, scale_points
+from .base import ItemRef, Option, Snapshot, StudyType, TrialView, explanation_view, register
 from .plausibility_rating import MAX_COMMENT, clean_comment
 
 DEFAULT_CRITERIA: list[dict[str, str]] = [
@@ -68,8 +68,26 @@ class FlagsField(forms.CharField):
         return [f.strip() for f in str(value).split(",") if f.strip()]
 
 
-def parse_criteria(raw: str | Sequence[Any]) -> list[dict[str, str]]:
-    """Return criteria as ``[{"key", "prompt"}]`` from ``key: statement`` lines or a list."""
+def parse_flags(raw: str | Sequence[Any]) -> list[str]:
+    """Return the flag names from a comma-separated text or a list; raise naming the option."""
+    flags = [f.strip() for f in raw.split(",") if f.strip()] if isinstance(raw, str) else raw
+    if (
+        not isinstance(flags, list)
+        or len(flags) < 2
+        or not all(isinstance(f, str) and 0 < len(f) <= 50 for f in flags)
+        or len(set(flags)) != len(flags)
+    ):
+        raise ValidationError(
+            f"option flags={flags!r}: expected at least two different names of up to 50 characters"
+        )
+    return list(flags)
+
+
+def parse_criteria(raw: str | Sequence[Any], *, required: bool = False) -> list[dict[str, str]]:
+    """Return criteria as ``[{"key", "prompt"}]`` from ``key: statement`` lines or a list.
+
+    With ``required``, refuse an empty list.
+    """
     rows: list[tuple[int, Any]] = []
     if isinstance(raw, str):
         for number, line in enumerate(raw.splitlines(), start=1):
@@ -98,6 +116,8 @@ def parse_criteria(raw: str | Sequence[Any]) -> list[dict[str, str]]:
     keys = [c["key"] for c in criteria]
     if len(set(keys)) != len(keys):
         raise ValidationError("option criteria: each key may appear once")
+    if required and not criteria:
+        raise ValidationError("option criteria: name at least one criterion")
     return criteria
 
 
@@ -120,59 +140,52 @@ class ExpertReview(StudyType):
         "every explanation is rated and flagged."
     )
 
-    # Design -----------------------------------------------------------------------------
-    def option_fields(self) -> dict[str, forms.Field]:
-        return {
-            "criteria": CriteriaField(
-                initial=DEFAULT_CRITERIA,
-                help_text="One per line, 'key: statement' (rated from disagree to agree).",
-            ),
-            "points": forms.TypedChoiceField(
-                choices=[(5, "5 points"), (7, "7 points")], coerce=int, initial=5
-            ),
-            "flags": FlagsField(initial=DEFAULT_FLAGS, help_text="Comma-separated."),
-            "min_reviewers": forms.IntegerField(min_value=2, initial=2),
-            "rating_gap": forms.IntegerField(
-                min_value=0,
-                initial=2,
-                help_text="Ratings of one criterion further apart than this count as a disagreement.",
-            ),
-            "lead_reviewer": forms.CharField(
-                required=False,
-                max_length=200,
-                help_text="The invitation label of the lead reviewer, who adjudicates.",
-            ),
-            "show_gold": forms.BooleanField(
-                required=False, initial=True, label="Show the gold label to the experts"
-            ),
-        }
+    options = (
+        Option(
+            "criteria",
+            "criteria",
+            list,
+            DEFAULT_CRITERIA,
+            parse=lambda raw: parse_criteria(raw, required=True),
+            form_class=CriteriaField,
+            describe="one 'key: statement' per line (keys: lower-case letters, digits and _)",
+            help_text="One per line, 'key: statement' (rated from disagree to agree).",
+        ),
+        Option("points", "points", int, 5, choices=((5, "5 points"), (7, "7 points"))),
+        Option(
+            "flags",
+            "flags",
+            list,
+            DEFAULT_FLAGS,
+            parse=parse_flags,
+            form_class=FlagsField,
+            describe="at least two different names of up to 50 characters, comma-separated",
+            help_text="Comma-separated.",
+        ),
+        Option("min_reviewers", "min reviewers", int, 2, low=2),
+        Option(
+            "rating_gap",
+            "rating gap",
+            int,
+            2,
+            low=0,
+            help_text="Ratings of one criterion further apart than this count as a disagreement.",
+        ),
+        Option(
+            "lead_reviewer",
+            "lead reviewer",
+            str,
+            "",
+            max_length=200,
+            help_text="The invitation label of the lead reviewer, who adjudicates.",
+        ),
+        Option("show_gold", "Show the gold label to the experts", bool, True),
+    )
 
+    # Design -----------------------------------------------------------------------------
     def clean_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        options = super().clean_options(options)
-        criteria = parse_criteria(options.get("criteria") or DEFAULT_CRITERIA)
-        if not criteria:
-            raise ValidationError("option criteria: name at least one criterion")
-        flags = options.get("flags") or DEFAULT_FLAGS
-        if isinstance(flags, str):
-            flags = [f.strip() for f in flags.split(",") if f.strip()]
-        if (
-            not isinstance(flags, list)
-            or len(flags) < 2
-            or not all(isinstance(f, str) and 0 < len(f) <= 50 for f in flags)
-            or len(set(flags)) != len(flags)
-        ):
-            raise ValidationError(
-                f"option flags={flags!r}: expected at least two different names of up to 50 characters"
-            )
-        return {
-            "criteria": criteria,
-            "points": check_int(options, "points", 5, low=2, high=11),
-            "flags": list(flags),
-            "min_reviewers": check_int(options, "min_reviewers", 2, low=2),
-            "rating_gap": check_int(options, "rating_gap", 2, low=0),
-            "lead_reviewer": str(options.get("lead_reviewer") or "").strip(),
-            "show_gold": check_bool(options, "show_gold", True),
-        }
+        cleaned = super().clean_options(options)
+        return cleaned | {"lead_reviewer": cleaned["lead_reviewer"].strip()}
 
     def variants(self, methods: Sequence[str]) -> list[tuple[str, ...]]:
         return [tuple(methods)]
@@ -191,7 +204,9 @@ class ExpertReview(StudyType):
             {"gold_positions": "Expert review has no gold items; use attention checks if needed"}
         )
 
-    def extend_snapshots(self, *, study: Any, snapshots: dict[int, Snapshot]) -> None:
+    def extend_snapshots(
+        self, *, study: Any, snapshots: dict[int, Snapshot], preview: bool
+    ) -> None:
         """Refuse designs where an item would get fewer than ``min_reviewers`` experts."""
         assert isinstance(study, Study)
         needed = int(study.type_options["min_reviewers"])

@@ -21,7 +21,7 @@ TP/FP/TN/FN per participant, between-subject conditions, the simulation effect).
 from typing import Any
 
 from .base import TrialView, register
-from .simulation import LEARN, RATING, SimulationType
+from .simulation import LEARN, RATING, SimulationType, simulation_options
 
 PHASE_TITLES = {
     "learn": "Learning: see what the model predicts",
@@ -42,6 +42,7 @@ class ForwardSimulation(SimulationType):
     )
     template_name = "studies/trials/forward_simulation.html"
     learning = True
+    options = simulation_options(question=SimulationType.question, rate_by_default=True)
 
     def trial_context(self, view: TrialView) -> dict[str, Any]:
         snap = view.snapshot

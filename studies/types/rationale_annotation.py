@@ -22,16 +22,14 @@ from collections.abc import Hashable, Mapping, Sequence
 from random import Random
 from typing import Any
 
-from django import forms
 from django.core.exceptions import ValidationError
 
 from studies.services.rationales import rationales_sync
 
-from .base import StudyType, TrialView, register
+from .base import Option, StudyType, TrialView, register
 from .plausibility_rating import clean_comment
 
 DEFAULT_QUESTION = "Mark the words that justify the label."
-LABEL_SOURCES = ("gold", "prediction")
 ORDINALS = ("first", "second")
 TOKEN_FIELD = re.compile(r"^t(\d+)$")
 
@@ -76,54 +74,44 @@ class RationaleAnnotation(StudyType):
         "you can also click or drag across words. Enter continues."
     )
 
-    def option_fields(self) -> dict[str, forms.Field]:
-        return {
-            "label_source": forms.ChoiceField(
-                choices=[("gold", "Gold label"), ("prediction", "Model's prediction")],
-                initial="gold",
-                help_text="The label the marked words must justify.",
-            ),
-            "question": forms.CharField(initial=DEFAULT_QUESTION, max_length=300),
-            "min_tokens": forms.IntegerField(min_value=1, initial=1),
-            "max_tokens": forms.IntegerField(
-                min_value=1, required=False, help_text="Empty: no upper limit."
-            ),
-            "gold_min_f1": forms.FloatField(
-                min_value=0, max_value=1, initial=0.5, help_text="Token F1 a gold answer needs."
-            ),
-            "comment": forms.BooleanField(required=False, initial=False, label="Optional comment"),
-        }
+    options = (
+        Option(
+            "label_source",
+            "label source",
+            str,
+            "gold",
+            choices=(("gold", "Gold label"), ("prediction", "Model's prediction")),
+            help_text="The label the marked words must justify.",
+        ),
+        Option("question", "question", str, DEFAULT_QUESTION, max_length=300),
+        Option("min_tokens", "min tokens", int, 1, low=1),
+        Option(
+            "max_tokens",
+            "max tokens",
+            int,
+            None,
+            low=1,
+            nullable=True,
+            help_text="Empty: no upper limit.",
+        ),
+        Option(
+            "gold_min_f1",
+            "gold min f1",
+            float,
+            0.5,
+            low=0,
+            high=1,
+            help_text="Token F1 a gold answer needs.",
+        ),
+        Option("comment", "Optional comment", bool, False),
+    )
 
     def clean_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        options = super().clean_options(options)
-        source = options.get("label_source", "gold")
-        if source not in LABEL_SOURCES:
-            raise ValidationError(f"option label_source={source!r}: expected gold or prediction")
-        limits: dict[str, int | None] = {}
-        for key, default in (("min_tokens", 1), ("max_tokens", None)):
-            value = options.get(key, default)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 1
-            ):
-                raise ValidationError(f"option {key}={value!r}: expected a whole number >= 1")
-            limits[key] = value
-        low, high = limits["min_tokens"], limits["max_tokens"]
-        if high is not None and low is not None and high < low:
+        cleaned = super().clean_options(options)
+        low, high = cleaned["min_tokens"], cleaned["max_tokens"]
+        if high is not None and high < low:
             raise ValidationError(f"option max_tokens={high} is below min_tokens={low}")
-        f1 = options.get("gold_min_f1", 0.5)
-        if isinstance(f1, bool) or not isinstance(f1, int | float) or not 0 <= f1 <= 1:
-            raise ValidationError(f"option gold_min_f1={f1!r}: expected a number from 0 to 1")
-        comment = options.get("comment", False)
-        if not isinstance(comment, bool):
-            raise ValidationError(f"option comment={comment!r}: expected true or false")
-        return {
-            "label_source": source,
-            "question": str(options.get("question") or DEFAULT_QUESTION),
-            "min_tokens": low,
-            "max_tokens": high,
-            "gold_min_f1": float(f1),
-            "comment": comment,
-        }
+        return cleaned
 
     def variants(self, methods: Sequence[str]) -> list[tuple[str, ...]]:
         return [()]

@@ -28,13 +28,11 @@ from collections.abc import Hashable, Mapping, Sequence
 from random import Random
 from typing import Any, ClassVar
 
-from django import forms
 from django.core.exceptions import ValidationError
 
 from studies.models import Study, StudyItem
 
 from .answers import (
-    check_bool,
     clean_label,
     clean_scale,
     label_attention_check,
@@ -42,7 +40,16 @@ from .answers import (
     label_instruction,
     scale_points,
 )
-from .base import AnswerColumn, ItemRef, Snapshot, StudyType, TrialSpec, TrialView, explanation_view
+from .base import (
+    AnswerColumn,
+    ItemRef,
+    Option,
+    Snapshot,
+    StudyType,
+    TrialSpec,
+    TrialView,
+    explanation_view,
+)
 
 RATING_QUESTION = "Does this explanation show me why the system thought what it did?"
 RATING_POINTS = 7
@@ -64,34 +71,29 @@ def balance_problem(outcomes: Sequence[str], n_labels: int) -> str | None:
     return None
 
 
+def simulation_options(*, question: str, rate_by_default: bool) -> tuple[Option, ...]:
+    """Return the design options every simulation type has: its question and the ratings."""
+    return (
+        Option("question", "question", str, question, max_length=300),
+        Option(
+            "rate_explanations",
+            "After each post trial, rate the explanation (7 points)",
+            bool,
+            rate_by_default,
+        ),
+    )
+
+
 class SimulationType(StudyType):
     """Base of the simulation types; subclasses draw their trials."""
 
     answer_columns = (AnswerColumn("rating", "the rating given (an integer on the study's scale)"),)
     learning: ClassVar[bool] = False  # forward simulation has learning phases
     explain_post: ClassVar[bool] = False  # counterfactual post trials show the explanation
-    rate_by_default: ClassVar[bool] = True
     question: ClassVar[str] = "What will the model predict?"
     keyboard_help = "Press a number key to choose, then Enter to continue."
 
     # Design -----------------------------------------------------------------------------
-    def option_fields(self) -> dict[str, forms.Field]:
-        return {
-            "question": forms.CharField(initial=self.question, max_length=300),
-            "rate_explanations": forms.BooleanField(
-                required=False,
-                initial=self.rate_by_default,
-                label="After each post trial, rate the explanation (7 points)",
-            ),
-        }
-
-    def clean_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        options = super().clean_options(options)
-        return {
-            "question": str(options.get("question") or self.question),
-            "rate_explanations": check_bool(options, "rate_explanations", self.rate_by_default),
-        }
-
     def variants(self, methods: Sequence[str]) -> list[tuple[str, ...]]:
         return [(m,) for m in methods] + [()]
 
@@ -108,7 +110,9 @@ class SimulationType(StudyType):
             }
         )
 
-    def extend_snapshots(self, *, study: Any, snapshots: dict[int, Snapshot]) -> None:
+    def extend_snapshots(
+        self, *, study: Any, snapshots: dict[int, Snapshot], preview: bool
+    ) -> None:
         """Refuse a within-subject design and lists whose test items are not balanced."""
         assert isinstance(study, Study)
         if study.condition_design != Study.ConditionDesign.BETWEEN:
@@ -259,7 +263,7 @@ class SimulationType(StudyType):
         explanations = view.snapshot["explanations"]
         method = explanations[0]["method"] if explanations else None
         common = {
-            "condition_method": method,
+            "method": method,
             "explanation_id": explanations[0]["id"] if explanations else None,
         }
         if view.role == LEARN:

@@ -195,7 +195,7 @@ def test_aided_task_accuracy_per_condition(corpus, researcher):
     analysis = study_analysis_build(study=study, options=FAST)
     section = analysis.results["sections"]["aided"]
     frame = included(analysis)
-    frame["condition"] = frame["highlight_method"].fillna("no highlights")
+    frame["condition"] = frame["method"].fillna("no highlights")
     accuracy = (frame["label"] == frame["gold_label"]).groupby(frame["condition"]).mean()
     assert [c["condition"] for c in section["conditions"]][0] == "no highlights"
     for row in section["conditions"]:
@@ -237,7 +237,7 @@ def test_forward_simulation_effects_match_pandas(corpus, researcher):
     analysis = study_analysis_build(study=study, options=FAST)
     section = analysis.results["sections"]["simulation"]
     frame = included(analysis)
-    frame["condition"] = frame["condition_method"].fillna("no explanation")
+    frame["condition"] = frame["method"].fillna("no explanation")
     frame["right"] = frame["predicted_label"] == frame["model_label"]
     accuracy = frame.groupby(["condition", "phase"])["right"].mean()
     for effect in section["effects"]:

@@ -4,7 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from studies.forms import parse_positions
-from studies.types.answers import check_int, clean_label, clean_scale
+from studies.types.answers import clean_label, clean_scale
+from studies.types.base import Option
 from studies.types.rationale_annotation import parse_indices
 
 
@@ -36,7 +37,7 @@ def test_scale_accepts_integers_and_refuses_out_of_range():
     [
         (lambda v: clean_label({"label": v}, ["negative", "positive"]), "must be one of"),
         (lambda v: clean_scale({"rating": v}, "rating", 5, "a rating"), "whole number from 1"),
-        (lambda v: check_int({"points": v}, "points", 5, low=2), "expected a whole number"),
+        (lambda v: Option("points", "points", int, 5, low=2).clean(v), "expected a whole number"),
         (lambda v: parse_indices({"tokens": v}, 10), "sent as word numbers"),
         (lambda v: parse_positions(v, "Attention checks"), "is not a position"),
     ],

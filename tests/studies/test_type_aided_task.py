@@ -115,7 +115,7 @@ def test_a_full_session_records_accuracy_confidence_and_reliance(client, researc
         assert row["agrees_with_model"] is (int(answer["label"]) == model)
         assert row["model_correct"] is (model == gold)
         assert row["prediction_shown"] is True
-        assert row["highlight_method"] == ("gradient" if highlighted else None)
+        assert row["method"] == ("gradient" if highlighted else None)
         assert row["confidence_max"] == 5
         if r.trial.role == "attention_check":
             assert r.passed is True
@@ -148,7 +148,7 @@ def reliance_summary(rows):
     """Return the app's aided-task summary of ``rows`` per (method, prediction shown)."""
     tests = [r for r in rows if r.get("role", "test") == "test"]  # practice never counts
     conditions = sorted(
-        {(r["highlight_method"], r["prediction_shown"]) for r in tests},
+        {(r["method"], r["prediction_shown"]) for r in tests},
         key=lambda c: (c[0] or "", c[1]),
     )
     summary = aided_task_summary(
@@ -156,7 +156,7 @@ def reliance_summary(rows):
             participant=np.arange(len(tests)),
             item=np.arange(len(tests)),
             condition=np.asarray(
-                [conditions.index((r["highlight_method"], r["prediction_shown"])) for r in tests]
+                [conditions.index((r["method"], r["prediction_shown"])) for r in tests]
             ),
             answer=np.asarray([r["label"] for r in tests]),
             gold=np.asarray([r["gold_label"] for r in tests]),
@@ -172,7 +172,7 @@ def reliance_summary(rows):
         wrong = result.agreement_when_model_wrong.value
         found.append(
             {
-                "highlight_method": method,
+                "method": method,
                 "prediction_shown": shown,
                 "n": result.n_answers,
                 "accuracy": result.accuracy.value,
@@ -187,7 +187,7 @@ def reliance_summary(rows):
 def test_reliance_summary_matches_a_worked_example():
     def row(method, shown, label, gold, model):
         return {
-            "highlight_method": method,
+            "method": method,
             "prediction_shown": shown,
             "label": label,
             "gold_label": gold,
@@ -209,7 +209,7 @@ def test_reliance_summary_matches_a_worked_example():
     ]
     assert reliance_summary(rows) == [
         {
-            "highlight_method": None,
+            "method": None,
             "prediction_shown": False,
             "n": 1,
             "accuracy": 1.0,
@@ -218,7 +218,7 @@ def test_reliance_summary_matches_a_worked_example():
             "reliance_gap": None,
         },
         {
-            "highlight_method": "gradient",
+            "method": "gradient",
             "prediction_shown": True,
             "n": 4,
             "accuracy": 0.5,  # answers 1, 0, 0, 1 against gold 1, 1, 0, 0

@@ -248,3 +248,31 @@ def test_paging_through_a_draft_preview_loads_the_model_once(client, researcher,
     assert loads.call_count <= 1
     study = study_launch(study=study)
     check_generated_edits(study, model)
+
+
+def test_a_draft_preview_loads_no_model_and_says_launch_computes_the_output(
+    client, researcher, corpus
+):
+    dataset, model = corpus
+    study = cf_study(
+        researcher, dataset, model, n_items=4, attention_check_positions=[], launch=False
+    )
+    client.force_login(researcher)
+    failing = mock.patch.object(
+        counterfactual_simulation,
+        "model_load",
+        side_effect=AssertionError("a draft's preview loaded the model"),
+    )
+    with failing:
+        assert client.get(reverse("studies:study-preview", args=[study.pk])).status_code == 200
+        for position in (1, 2, 3):
+            page = client.get(reverse("studies:study-preview-trial", args=[study.pk, position]))
+            assert page.status_code == 200
+            text = page.content.decode()
+            assert "computed when the study goes live" in text
+            assert "<del>" in text  # the candidate deletion is shown
+        rows = selectors.preview_trials(study)
+    edits = [row["view"].snapshot["counterfactual"] for row in rows]
+    assert edits
+    assert all(e["prediction"] is None and e["flipped"] is None for e in edits)
+    assert all(e["kind"] in ("top_k", "random") and len(e["deleted"]) == 2 for e in edits)

@@ -146,7 +146,7 @@ def test_a_full_session_in_the_explanation_condition(client, researcher, corpus)
             frozen = Trial.objects.get(pk=row["trial_id"]).item.frozen
             assert row["model_label"] == frozen["prediction"]["label"]
             assert row["correct"] is (row["predicted_label"] == frozen["prediction"]["label"])
-            assert row["condition_method"] == "gradient"
+            assert row["method"] == "gradient"
     # Pre answers were the gold label: right on TP and TN only (4 of 8); post all right.
     tests = [r for r in rows if r["role"] == "test"]
     (effect,) = simulation_effects(
@@ -204,7 +204,7 @@ def test_the_control_condition_learns_twice_without_explanations(researcher, cor
         )
     rows = [r for r in selectors.response_rows_flat(study) if r["role"] == "learn"]
     assert {r["explanation_shown"] for r in rows} == {False}
-    assert {r["condition_method"] for r in rows} == {None}
+    assert {r["method"] for r in rows} == {None}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,123 @@
+"""The design fields every study has, declared once.
+
+Each is an :class:`~studies.types.base.Option` (name, type, range, default, human label,
+help), like a study type's own options. The design form's fields
+(:mod:`studies.forms`), the API's fields (:mod:`studies.api.serializers`), the service's
+validation and copying (:mod:`studies.services.design`) and the bundle's manifest and
+codebook (:mod:`analysis.bundle`) are derived from :data:`DESIGN_FIELDS`, so a range is
+checked with the same message everywhere. ``Study``'s model fields keep their own
+definitions (a migration is their history); a test holds their defaults to these.
+
+Fields with structure of their own (the name, dataset, model and methods, the check
+positions, the questionnaire, the entry sources, the texts and the completion code) are
+validated by the design service.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from studies.models import Study
+from studies.types.base import Option
+
+DESIGN_FIELDS: tuple[Option, ...] = (
+    Option(
+        "seed",
+        "Seed",
+        int,
+        0,
+        subject="field",
+        help_text="Seeds the sampling of items, the lists' checks and each participant's order.",
+    ),
+    Option(
+        "n_items",
+        "Test instances",
+        int,
+        20,
+        low=1,
+        subject="field",
+        help_text="Test instances sampled.",
+    ),
+    Option(
+        "items_per_participant",
+        "Items per participant",
+        int,
+        None,
+        low=1,
+        nullable=True,
+        subject="field",
+        help_text="Test trials per list; empty for all instances.",
+    ),
+    Option(
+        "ratings_per_item",
+        "k (judgements per item x method)",
+        int,
+        3,
+        low=1,
+        subject="field",
+        help_text="Participants per list, so each item x method is judged k times.",
+    ),
+    Option(
+        "condition_design",
+        "Condition design",
+        str,
+        Study.ConditionDesign.WITHIN.value,
+        choices=tuple((value, str(label)) for value, label in Study.ConditionDesign.choices),
+        subject="field",
+    ),
+    Option(
+        "balance_outcomes",
+        "Balance over TP/FP/TN/FN",
+        bool,
+        True,
+        subject="field",
+        help_text="Balance items over TP/FP/TN/FN (or correct/wrong) when gold exists.",
+    ),
+    Option("practice_count", "Practice items", int, 1, low=0, subject="field"),
+    Option(
+        "display_mode",
+        "Display mode",
+        str,
+        Study.DisplayMode.HEATMAP.value,
+        choices=tuple((value, str(label)) for value, label in Study.DisplayMode.choices),
+        subject="field",
+    ),
+    Option(
+        "top_k",
+        "Top k",
+        int,
+        None,
+        low=1,
+        nullable=True,
+        subject="field",
+        help_text="Highlight only the k strongest tokens; empty for all.",
+    ),
+    Option("pay", "Pay", str, "", max_length=50, subject="field", help_text='E.g. "£2.00".'),
+    Option("estimated_minutes", "Estimated minutes", int, 10, low=1, subject="field"),
+    Option(
+        "time_limit_minutes",
+        "Time limit minutes",
+        int,
+        60,
+        low=1,
+        subject="field",
+        help_text="Unfinished assignments are released to others after this.",
+    ),
+)
+DESIGN: Mapping[str, Option] = {field.name: field for field in DESIGN_FIELDS}
+
+
+def design_errors(values: Mapping[str, Any]) -> dict[str, str]:
+    """Return the message of each declared field of ``values`` out of its range, by name."""
+    errors: dict[str, str] = {}
+    for field in DESIGN_FIELDS:
+        value = values.get(field.name)
+        if value is None and not field.nullable:
+            errors[field.name] = f"field {field.name} is missing: expected {field.expected()}"
+            continue
+        try:
+            field.clean(value)
+        except ValidationError as exc:
+            errors[field.name] = exc.messages[0]
+    return errors
