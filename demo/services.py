@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 
-from analysis.simulation import ANSWERERS, participants_simulate, simulated_participant_ids
+from analysis.services.simulated import participants_simulate, simulated_participant_ids
 from demo.hf_model import demo_bert_build
 from explanations.compute.registry import supported_methods
 from explanations.models import ClassifierModel, Dataset, Job
@@ -287,7 +287,7 @@ def demo_participants_simulate(*, studies: list[Study], n: int) -> dict[int, int
     counts: dict[int, int] = {}
     for study in studies:
         have = len(simulated_participant_ids(study))
-        if n > have and study.study_type in ANSWERERS:
+        if n > have:
             participants_simulate(study=study, n=n - have, seed=have)
         counts[study.pk] = len(simulated_participant_ids(study))
     return counts

@@ -3,7 +3,7 @@
 import pytest
 
 from analysis.services.options import AnalysisOptions
-from analysis.simulation import participants_simulate
+from analysis.services.simulated import participants_simulate
 from tests.studies.factories import film_corpus, make_study
 
 # Few resamples keep the tests fast; the numbers are checked against references, not CIs.

@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.urls import reverse
 
-from analysis.simulation import participants_simulate
+from analysis.services.simulated import participants_simulate
 from studies.services.exclusions import ExclusionRules, exclusions_apply
 from tests.studies.factories import make_study
 

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from analysis.services.results import study_analysis_build, study_analysis_get
-from analysis.simulation import participants_simulate
+from analysis.services.simulated import participants_simulate
 from studies.models import Participant, Trial
 from studies.services.assignment import EntryIds, participant_enter
 from studies.services.exclusions import exclusion_create, exclusion_revoke

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from scipy import stats
 
-from analysis.simulation import (
+from analysis.services.simulated import (
     SIMULATED_PREFIX,
     participants_simulate,
     simulated_participant_ids,

@@ -2,8 +2,8 @@
 
 import pytest
 
+from analysis.services.simulated import participants_simulate
 from analysis.services.tables import metric_slug, score_column, study_tables
-from analysis.simulation import participants_simulate
 from explanations.models import Score
 from studies.models import Response
 from tests.studies.factories import make_study
