@@ -28,13 +28,19 @@ Speed and memory: instances are sorted by length and grouped so that a forward a
 backward pass holds at most ``max_batch_tokens`` rows x pieces (integrated gradients
 counts each step as a row and splits one long instance's steps over several passes);
 no weight gradient is ever computed (only the embeddings require a gradient); every
-tensor is created on the model's device.
+tensor is created on the model's device. On a CPU the passes of the gradient methods
+and integrated gradients run on worker threads, one intra-op thread each, with the
+token budget shared between them (as :mod:`explanations.compute.attribution.scheduling`
+does for the native models: a 228-piece pass of 50 steps measured 1.34 s on two workers
+against 1.91 s on one with two threads). The gradient methods skip the prediction pass
+when the targets are given; occlusion's variants of every instance share length-sorted
+passes under ``torch.inference_mode``.
 """
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -43,7 +49,11 @@ from torch import nn
 from explanations.compute.attribution.gradients import quadrature
 from explanations.compute.attribution.random_control import instance_generator
 from explanations.compute.attribution.result import Attribution
-from explanations.compute.hf.alignment import WordPieces, pool_words
+from explanations.compute.attribution.scheduling import run_chunks
+from explanations.compute.hf.alignment import NO_WORD, WordPieces, pool_words
+
+Work = TypeVar("Work")
+Result = TypeVar("Result")
 
 DEFAULT_MAX_BATCH_TOKENS = 8192
 """Rows x pieces in one forward and backward pass (``ELEPHANT_MAX_BATCH_TOKENS``).
@@ -52,6 +62,15 @@ At 8,192 a 512-piece input runs 16 integrated-gradients steps per pass; for a
 BERT-base model that pass holds about 3 GB of activations in float32 (eager
 attention keeps its 12 x 512 x 512 maps per layer), within a 16 GB GPU or this
 24 GB CPU machine with room to spare.
+"""
+
+
+CPU_GRADIENT_TOKENS = 2048
+"""On a CPU, rows x pieces in one pass of ``gradient`` and ``grad_input`` (at most).
+
+Measured on the BERT-style bench (``bench/hf_attribution.py``): passes larger than
+about 2,000 pieces are no faster on a CPU, and the activations kept for the backward
+pass grow with them (8,192 pieces held 450-520 MB against Captum's 120-190 MB).
 """
 
 
@@ -162,7 +181,7 @@ def probabilities(
     if not inputs:
         return np.zeros((0, 0), dtype=np.float64)
     parts: dict[int, np.ndarray] = {}
-    with torch.no_grad():
+    with torch.inference_mode():
         for group in _groups([len(ids) for ids, _ in inputs], 1, classifier.max_batch_tokens):
             padded = _pad(classifier, [inputs[i] for i in group])
             logits, _ = classifier.logits(
@@ -179,18 +198,41 @@ def predict_proba(classifier: HFClassifier, instances: Sequence[WordPieces]) -> 
 
 
 def _targets(
-    classifier: HFClassifier, instances: Sequence[WordPieces], target: Sequence[int] | None
+    classifier: HFClassifier,
+    instances: Sequence[WordPieces],
+    target: Sequence[int] | None,
+    *,
+    need_probs: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(targets, probabilities)``: the given classes or the predicted ones."""
-    probs = predict_proba(classifier, instances)
+    """Return ``(targets, probabilities)``: the given classes or the predicted ones.
+
+    With ``need_probs=False`` and the targets given, no forward pass is run (the
+    gradient methods need no probability) and an empty array stands for them.
+    """
+    classes = _classes(classifier)
+    probs = (
+        predict_proba(classifier, instances)
+        if target is None or need_probs or classes is None
+        else np.zeros((0, 0))
+    )
     if target is None:
         return probs.argmax(axis=1), probs
+    if classes is None:
+        classes = probs.shape[1]
     chosen = np.asarray(list(target), dtype=np.int64)
     if chosen.shape != (len(instances),):
         raise ValueError(f"{len(chosen)} targets for {len(instances)} instances")
-    if len(chosen) and (chosen.min() < 0 or chosen.max() >= probs.shape[1]):
-        raise ValueError(f"targets must be class indices in 0..{probs.shape[1] - 1}")
+    if len(chosen) and (chosen.min() < 0 or chosen.max() >= classes):
+        raise ValueError(f"targets must be class indices in 0..{classes - 1}")
     return chosen, probs
+
+
+def _classes(classifier: HFClassifier) -> int | None:
+    """Return the number of classes the logits have, if known without a forward pass."""
+    if classifier.label_order is not None:
+        return len(classifier.label_order)
+    labels = getattr(getattr(classifier.model, "config", None), "num_labels", None)
+    return labels if isinstance(labels, int) else None
 
 
 @dataclass
@@ -232,6 +274,11 @@ def _gradient_pass(
     return gradient, chosen.detach()
 
 
+def _workers(classifier: HFClassifier) -> int:
+    """Return how many worker threads share the passes: the CPU's thread budget, else 1."""
+    return max(1, torch.get_num_threads()) if classifier.device.type == "cpu" else 1
+
+
 def _gradient_methods(
     classifier: HFClassifier,
     instances: Sequence[WordPieces],
@@ -240,9 +287,13 @@ def _gradient_methods(
     *,
     times_input: bool,
 ) -> list[PieceScores]:
-    results: dict[int, PieceScores] = {}
     lengths = [p.length for p in instances]
-    for group in _groups(lengths, 1, classifier.max_batch_tokens):
+    budget = classifier.max_batch_tokens
+    if classifier.device.type == "cpu":
+        budget = min(budget, CPU_GRADIENT_TOKENS)
+    groups = list(_groups(lengths, 1, max(1, budget // _workers(classifier))))
+
+    def work(group: list[int]) -> np.ndarray:
         padded = _pad(
             classifier, [(instances[i].input_ids, instances[i].token_type_ids) for i in group]
         )
@@ -251,10 +302,22 @@ def _gradient_methods(
         gradient, _ = _gradient_pass(classifier, embeds, padded.mask, padded.types, chosen)
         detached = embeds.detach()
         piece = (gradient * detached).sum(dim=-1) if times_input else gradient.norm(dim=-1)
-        values = piece.to(torch.float64).cpu().numpy()
+        return piece.to(torch.float64).cpu().numpy()
+
+    results: dict[int, PieceScores] = {}
+    for group, values in zip(groups, _run(classifier, work, groups), strict=True):
         for row, i in enumerate(group):
             results[i] = PieceScores(values[row, : lengths[i]].copy(), int(targets[i]))
     return [results[i] for i in range(len(instances))]
+
+
+def _run(
+    classifier: HFClassifier, function: Callable[[Work], Result], items: Sequence[Work]
+) -> list[Result]:
+    """Return ``[function(item) for item in items]``, on worker threads on a CPU."""
+    if _workers(classifier) == 1:
+        return [function(item) for item in items]
+    return run_chunks(function, items)
 
 
 def _baseline(
@@ -277,6 +340,17 @@ def _baseline(
     return torch.where(attributed.unsqueeze(-1), replacement, embeds)
 
 
+@dataclass(frozen=True)
+class _Path:
+    """One group's integrated-gradients path: inputs, baseline and their difference."""
+
+    padded: _Padded
+    inputs: torch.Tensor
+    base: torch.Tensor
+    delta: torch.Tensor
+    chosen: torch.Tensor
+
+
 def _integrated_gradients(
     classifier: HFClassifier,
     instances: Sequence[WordPieces],
@@ -286,50 +360,66 @@ def _integrated_gradients(
     nodes, weights = quadrature(params["n_steps"], params["integration"])
     steps = len(nodes)
     device = classifier.device
-    results: dict[int, PieceScores] = {}
     lengths = [p.length for p in instances]
-    budget = classifier.max_batch_tokens
-    for group in _groups(lengths, steps, budget):
+    # Each worker's pass holds at most its share of the budget.
+    budget = max(1, classifier.max_batch_tokens // _workers(classifier))
+    groups = list(_groups(lengths, steps, budget))
+    paths: list[_Path] = []
+    work: list[tuple[int, int, int]] = []
+    for number, group in enumerate(groups):
         padded = _pad(
             classifier,
             [(instances[i].input_ids, instances[i].token_type_ids) for i in group],
             [instances[i].attributed for i in group],
         )
-        size, width = padded.ids.shape
         with torch.no_grad():
             inputs = classifier.embedding(padded.ids)
             base = _baseline(classifier, inputs, padded.attributed, params["baseline"])
-        delta = inputs - base
         chosen = torch.as_tensor(targets[group], device=device)
-        total = torch.zeros_like(inputs)
+        paths.append(_Path(padded, inputs, base, inputs - base, chosen))
+        size, width = padded.ids.shape
         # Steps per pass: all of them for a group that fits, else a slice of one instance's.
-        per_pass = max(1, budget // (width * size)) if size == 1 else steps
-        for start in range(0, steps, per_pass):
-            alphas = torch.as_tensor(
-                nodes[start : start + per_pass], dtype=inputs.dtype, device=device
-            )
-            step_weights = torch.as_tensor(
-                weights[start : start + per_pass], dtype=inputs.dtype, device=device
-            )
-            k = len(alphas)
-            path = base.unsqueeze(1) + alphas.view(1, k, 1, 1) * delta.unsqueeze(1)
-            gradient, _ = _gradient_pass(
-                classifier,
-                path.reshape(size * k, width, -1),
-                padded.mask.repeat_interleave(k, dim=0),
-                None if padded.types is None else padded.types.repeat_interleave(k, dim=0),
-                chosen.repeat_interleave(k),
-            )
-            total += (gradient.view(size, k, width, -1) * step_weights.view(1, k, 1, 1)).sum(dim=1)
-        piece = (total * delta).sum(dim=-1)
+        per_pass = max(1, budget // width) if size == 1 else steps
+        work.extend(
+            (number, start, min(steps, start + per_pass)) for start in range(0, steps, per_pass)
+        )
+
+    def integrate(item: tuple[int, int, int]) -> torch.Tensor:
+        """Return the weighted gradient sum of one group over the steps start:stop."""
+        number, start, stop = item
+        path = paths[number]
+        size, width = path.padded.ids.shape
+        dtype = path.inputs.dtype
+        alphas = torch.as_tensor(nodes[start:stop], dtype=dtype, device=device)
+        step_weights = torch.as_tensor(weights[start:stop], dtype=dtype, device=device)
+        k = len(alphas)
+        points = path.base.unsqueeze(1) + alphas.view(1, k, 1, 1) * path.delta.unsqueeze(1)
+        types = path.padded.types
+        gradient, _ = _gradient_pass(
+            classifier,
+            points.reshape(size * k, width, -1),
+            path.padded.mask.repeat_interleave(k, dim=0),
+            None if types is None else types.repeat_interleave(k, dim=0),
+            path.chosen.repeat_interleave(k),
+        )
+        return (gradient.view(size, k, width, -1) * step_weights.view(1, k, 1, 1)).sum(dim=1)
+
+    totals = [torch.zeros_like(path.inputs) for path in paths]
+    for (number, _, _), partial in zip(work, _run(classifier, integrate, work), strict=True):
+        totals[number] += partial
+    results: dict[int, PieceScores] = {}
+    for group, path, total in zip(groups, paths, totals, strict=True):
+        size = len(group)
+        padded = path.padded
+        piece = (total * path.delta).sum(dim=-1)
         with torch.no_grad():
             ends, _ = classifier.logits(
-                embeds=torch.cat([inputs, base]),
+                embeds=torch.cat([path.inputs, path.base]),
                 mask=padded.mask.repeat(2, 1),
                 types=None if padded.types is None else padded.types.repeat(2, 1),
             )
-            f_x = ends[:size].gather(1, chosen.view(-1, 1)).squeeze(1)
-            f_b = ends[size:].gather(1, chosen.view(-1, 1)).squeeze(1)
+            f_x = ends[:size].gather(1, path.chosen.view(-1, 1)).squeeze(1)
+            f_b = ends[size:].gather(1, path.chosen.view(-1, 1)).squeeze(1)
         values = piece.to(torch.float64).cpu().numpy()
         sums = (piece * padded.attributed).sum(dim=1).to(torch.float64).cpu().numpy()
         f_x_values = f_x.to(torch.float64).cpu().numpy()
@@ -351,42 +441,52 @@ def _occlusion(
     probs: np.ndarray,
     params: Mapping[str, Any],
 ) -> list[Attribution]:
-    """Zero the embeddings of each word's pieces in turn; all variants of an instance batched."""
-    results = []
+    """Zero the embeddings of each word's pieces in turn.
+
+    The variants of every instance share length-sorted passes of at most
+    ``max_batch_tokens`` rows x pieces (short instances fill a pass together); each pass
+    looks up the word embeddings of its instances once and masks one word per row.
+    """
     device = classifier.device
-    for i, pieces in enumerate(instances):
-        words = np.flatnonzero(pieces.seen)
-        word_scores = np.zeros(pieces.n_words, dtype=np.float64)
-        if len(words):
-            ids = torch.as_tensor(pieces.input_ids, device=device).unsqueeze(0)
-            mask = torch.ones_like(ids)
-            types = (
-                None
-                if pieces.token_type_ids is None
-                else torch.as_tensor(pieces.token_type_ids, device=device).unsqueeze(0)
+    lengths = [p.length for p in instances]
+    variants = [
+        (i, word)
+        for i in sorted(range(len(instances)), key=lambda i: (-lengths[i], i))
+        for word in np.flatnonzero(instances[i].seen).tolist()
+    ]
+    scores = [np.zeros(p.n_words, dtype=np.float64) for p in instances]
+    budget = classifier.max_batch_tokens
+    start = 0
+    with torch.inference_mode():
+        while start < len(variants):
+            width = lengths[variants[start][0]]
+            part = variants[start : start + max(1, budget // width)]
+            start += len(part)
+            owners = sorted({i for i, _ in part})
+            padded = _pad(
+                classifier, [(instances[i].input_ids, instances[i].token_type_ids) for i in owners]
             )
-            piece_words = torch.as_tensor(pieces.piece_words, device=device)
-            word_index = torch.as_tensor(words, device=device)
-            per_pass = max(1, classifier.max_batch_tokens // pieces.length)
-            with torch.no_grad():
-                embeds = classifier.embedding(ids)
-                values = []
-                for start in range(0, len(words), per_pass):
-                    chunk = word_index[start : start + per_pass]
-                    hidden = (piece_words.unsqueeze(0) == chunk.unsqueeze(1)).unsqueeze(-1)
-                    variants = embeds.expand(len(chunk), -1, -1).masked_fill(hidden, 0.0)
-                    logits, _ = classifier.logits(
-                        embeds=variants,
-                        mask=mask.expand(len(chunk), -1),
-                        types=None if types is None else types.expand(len(chunk), -1),
-                    )
-                    values.append(
-                        torch.softmax(logits.to(torch.float64), dim=-1)[:, int(targets[i])]
-                    )
-                occluded = torch.cat(values).cpu().numpy()
-            word_scores[words] = probs[i, int(targets[i])] - occluded
-        results.append(_word_attribution(word_scores, pieces, int(targets[i])))
-    return results
+            words = np.full(padded.ids.shape, NO_WORD, dtype=np.int64)
+            for row, i in enumerate(owners):
+                words[row, : lengths[i]] = instances[i].piece_words
+            slot = {i: row for row, i in enumerate(owners)}
+            rows = torch.as_tensor([slot[i] for i, _ in part], device=device)
+            hidden = torch.as_tensor(words, device=device)[rows] == torch.as_tensor(
+                [word for _, word in part], device=device
+            ).unsqueeze(1)
+            embeds = classifier.embedding(padded.ids)[rows].masked_fill(hidden.unsqueeze(-1), 0.0)
+            logits, _ = classifier.logits(
+                embeds=embeds,
+                mask=padded.mask[rows],
+                types=None if padded.types is None else padded.types[rows],
+            )
+            chosen = torch.as_tensor(targets[[i for i, _ in part]], device=device)
+            occluded = torch.softmax(logits.to(torch.float64), dim=-1).gather(1, chosen.view(-1, 1))
+            for (i, word), value in zip(part, occluded.view(-1).cpu().tolist(), strict=True):
+                scores[i][word] = probs[i, int(targets[i])] - value
+    return [
+        _word_attribution(scores[i], pieces, int(targets[i])) for i, pieces in enumerate(instances)
+    ]
 
 
 def _word_attribution(scores: np.ndarray, pieces: WordPieces, target: int) -> Attribution:
@@ -514,7 +614,7 @@ def explain_pieces(
     if not instances:
         return []
     with _eval(classifier.model):
-        targets, _ = _targets(classifier, instances, target)
+        targets, _ = _targets(classifier, instances, target, need_probs=False)
         if method in ("gradient", "grad_input"):
             return _gradient_methods(
                 classifier, instances, targets, params, times_input=method == "grad_input"
