@@ -222,7 +222,10 @@ class ExplanationViewSet(viewsets.ReadOnlyModelViewSet):
         parser_classes=[MultiPartParser, FormParser],
     )
     def import_file(self, request: Request) -> Response:
-        """Import explanations computed elsewhere (all or nothing); 400 lists every problem."""
+        """Import explanations computed elsewhere (all or nothing); 400 lists every problem.
+
+        Only into a model the caller owns (or a new one): see ``model_for_import``.
+        """
         upload = serializers.ExplanationUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data: dict[str, Any] = upload.validated_data
@@ -230,13 +233,6 @@ class ExplanationViewSet(viewsets.ReadOnlyModelViewSet):
         if dataset is None:
             return Response(
                 {"detail": f"No dataset named {data['dataset']!r} is visible to you."}, status=404
-            )
-        # Explanations go into the named model: never into another researcher's.
-        others = ClassifierModel.objects.filter(name=data["model"]).exclude(owner=None)
-        if others.exclude(owner_id=request.user.pk).exists():
-            return Response(
-                {"detail": f"Model name {data['model']!r} is taken; choose another name."},
-                status=status.HTTP_400_BAD_REQUEST,
             )
         path = _spool(data["file"], ".jsonl")
         try:

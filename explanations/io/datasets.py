@@ -199,6 +199,22 @@ def read_csv(path: Path) -> list[ParsedInstance]:
     return records
 
 
+def _document_path(docs_dir: Path, docid: str) -> Path | None:
+    """Return the file ``docs/<docid>`` resolves to, or None if that is not inside ``docs/``.
+
+    Absolute ids, ``..`` and symbolic links pointing elsewhere all resolve outside and are
+    refused: a document id must never read a file the folder does not hold.
+    """
+    root = docs_dir.resolve()
+    try:
+        path = (docs_dir / docid).resolve()
+    except (OSError, ValueError):  # a NUL byte, a symbolic link loop
+        return None
+    if path == root or not path.is_relative_to(root):
+        return None
+    return path
+
+
 def read_eraser(folder: Path) -> list[ParsedInstance]:
     """Parse a folder in the ERASER benchmark layout (DeYoung et al. 2020).
 
@@ -245,7 +261,16 @@ def read_eraser(folder: Path) -> list[ParsedInstance]:
                     problems.add(line, name, "missing or not a string")
             if "evidences" in obj and not isinstance(obj["evidences"], list):
                 problems.add(line, "evidences", "expected a list of evidence groups")
+            docids = obj.get("docids")
+            if docids is not None and not (
+                isinstance(docids, list) and all(isinstance(d, str) and d for d in docids)
+            ):
+                problems.add(line, "docids", "expected a list of document ids (strings)")
             if problems.problems:
+                continue
+            docid = (docids or [obj["annotation_id"]])[0]
+            if _document_path(docs_dir, docid) is None:
+                problems.add(line, "docids", f"document {docid!r} is outside docs/; refused")
                 continue
             if obj["annotation_id"] in seen:
                 problems.add(line, "annotation_id", f"duplicate id {obj['annotation_id']!r}")
@@ -261,7 +286,8 @@ def read_eraser(folder: Path) -> list[ParsedInstance]:
     problems_out: list[Problem] = []
     for path, line, split, obj in raw:
         docid = (obj.get("docids") or [obj["annotation_id"]])[0]
-        doc_path = docs_dir / docid
+        doc_path = _document_path(docs_dir, docid)
+        assert doc_path is not None  # checked with the line's other fields
         try:
             doc_tokens = doc_path.read_bytes().decode("utf-8").split()
         except (OSError, UnicodeDecodeError) as exc:

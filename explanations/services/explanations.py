@@ -60,8 +60,21 @@ def instance_lengths(dataset: Dataset) -> dict[str, tuple[int, int]]:
     }
 
 
+def model_writable(model: ClassifierModel, owner: User | None) -> bool:
+    """Return whether explanations may be written into ``model`` on behalf of ``owner``.
+
+    Writing requires owning the model (there are no write shares of models). ``owner`` None
+    is the command line, run by whoever runs the server, which may write anywhere.
+    """
+    return owner is None or model.owner_id == owner.pk
+
+
 def model_for_import(*, name: str, dataset: Dataset, owner: User | None) -> ClassifierModel:
-    """Return model ``name`` (creating an external one) after checking it belongs to ``dataset``."""
+    """Return model ``name`` (creating an external one) after checking ``owner`` may write it.
+
+    A refusal names neither the model's owner nor its dataset, and reads the same whether
+    or not ``owner`` can see the model.
+    """
     model = ClassifierModel.objects.filter(name=name).first()
     if model is None:
         model = ClassifierModel(
@@ -73,18 +86,17 @@ def model_for_import(*, name: str, dataset: Dataset, owner: User | None) -> Clas
         )
         model.full_clean()
         model.save()
-    elif model.dataset_id not in (None, dataset.pk):
-        raise ImportFailed(
-            [
-                Problem(
-                    f"--model {name}",
-                    None,
-                    None,
-                    f"model {name!r} belongs to dataset {model.dataset}, not {dataset}",
-                )
-            ]
+        return model
+    if not model_writable(model, owner):
+        message = (
+            f"model {name!r} is not yours: explanations go only into models you own; "
+            "choose another name for a new model"
         )
-    return model
+    elif model.dataset_id not in (None, dataset.pk):
+        message = f"model {name!r} was made for another dataset, not {dataset}"
+    else:
+        return model
+    raise ImportFailed([Problem(f"--model {name}", None, "model", message)])
 
 
 def explanations_import(
@@ -123,6 +135,7 @@ def explanations_import(
             path=path,
             model_name=model_name,
             dataset=dataset,
+            owner=owner,
             fmt=fmt,
             method=method,
             id_field=id_field,
@@ -209,20 +222,26 @@ def default_pooling(method: str) -> str:
     return str(parameters.get("pooling", "sum"))
 
 
-def hf_model_for_import(*, path: Path, name: str, dataset: Dataset, fmt: str) -> ClassifierModel:
-    """Return model ``name`` if it is an imported Hugging Face model of ``dataset``."""
+def hf_model_for_import(
+    *, path: Path, name: str, dataset: Dataset, fmt: str, owner: User | None = None
+) -> ClassifierModel:
+    """Return model ``name`` if it is an imported Hugging Face model of ``dataset``.
+
+    A model ``owner`` may not write to is refused as one that does not exist.
+    """
     model = ClassifierModel.objects.filter(name=name).first()
     needs = (
         f"--format {fmt} gives scores per subword piece of a model imported with "
         "import_model (architecture huggingface)"
     )
-    if model is None:
-        message = f"no model named {name!r}; {needs}: import the model first"
+    if model is None or not model_writable(model, owner):
+        yours = "" if owner is None else " of yours"
+        message = f"no model{yours} named {name!r}; {needs}: import the model first"
     elif model.architecture != ClassifierModel.Architecture.HUGGINGFACE:
         kind = model.get_architecture_display().lower()
         message = f"model {name!r} is not an imported Hugging Face model ({kind}); {needs}"
     elif model.dataset_id not in (None, dataset.pk):
-        message = f"model {name!r} belongs to dataset {model.dataset}, not {dataset}"
+        message = f"model {name!r} was made for another dataset, not {dataset}"
     else:
         return model
     raise ImportFailed([Problem(str(path), None, "model", message)])
@@ -234,6 +253,7 @@ def subword_explanations_import(
     model_name: str,
     dataset: Dataset,
     fmt: str,
+    owner: User | None = None,
     method: str | None = None,
     id_field: str | None = None,
     pooling: str | None = None,
@@ -247,9 +267,10 @@ def subword_explanations_import(
     text; scores are pooled per word by the line's ``params.pooling``, else ``pooling``,
     else the method's default. Stored with ``extras`` ``seen_words`` and ``words`` and
     ``params`` ``pooling`` and ``source``; every bad line is reported, nothing is written.
+    ``owner`` (None on the command line) must own the model.
     """
     path = Path(path)
-    model = hf_model_for_import(path=path, name=model_name, dataset=dataset, fmt=fmt)
+    model = hf_model_for_import(path=path, name=model_name, dataset=dataset, fmt=fmt, owner=owner)
     methods = known_methods_ensure()
     option_problems = _subword_options(
         path, fmt=fmt, method=method, id_field=id_field, pooling=pooling, methods=methods

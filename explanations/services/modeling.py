@@ -32,13 +32,18 @@ def model_train(
 
     The vocabulary comes from the dataset's tokens; the held-out split, early stopping
     and reported metrics are those of :func:`explanations.compute.training.train_classifier`.
-    Re-training under an existing name is refused (models are referenced by studies).
+    Re-training under an existing name is refused (models are referenced by studies), and
+    so is a name whose store folder exists: the name is checked and the folder is created
+    by this run before anything is written, and only that folder is removed on failure.
     An unknown architecture or a config value no model can have raises ValueError
     (:func:`explanations.compute.architectures.resolve_config`) before any training.
     """
     model_name_check(name)
     if ClassifierModel.objects.filter(name=name).exists():
         raise ValueError(f"a model named {name!r} exists already; choose another name")
+    directory = model_store_path(name)
+    if directory.exists() or directory.is_symlink():
+        raise ValueError(_folder_exists(name))
     instances = list(dataset.instances.filter(gold_label__isnull=False).order_by("position"))
     if len(instances) < 4:
         raise ValueError(
@@ -68,9 +73,14 @@ def model_train(
         progress(epoch, total, "epochs")
 
     result = train_classifier(full_config, examples, seed=seed, epochs=epochs, progress=on_epoch)
-    directory = model_store_path(name)
-    sha256 = save_model(result.model, full_config, vocab, dataset.label_names, directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
     try:
+        # Created here, exclusively: the cleanup below may only delete what this run made.
+        directory.mkdir()
+    except FileExistsError:
+        raise ValueError(_folder_exists(name)) from None
+    try:
+        sha256 = save_model(result.model, full_config, vocab, dataset.label_names, directory)
         with transaction.atomic():
             model = ClassifierModel(
                 name=name,
@@ -91,6 +101,13 @@ def model_train(
         shutil.rmtree(directory, ignore_errors=True)
         raise
     return model
+
+
+def _folder_exists(name: str) -> str:
+    return (
+        f"a folder named {name!r} exists already in the model store, with no model of that "
+        "name; it is left untouched: choose another name (or move the folder away)"
+    )
 
 
 def model_predict(

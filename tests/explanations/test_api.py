@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from explanations.models import Explanation
 from explanations.services.explanations import explanations_import
 
 from .factories import RECORDS, row_counts, small_dataset
@@ -117,6 +118,85 @@ def test_cannot_import_into_someone_elses_dataset(two_researchers):
     )
     assert response.status_code == 400
     assert "taken" in response.json()["detail"]
+
+
+OVERWRITE = (
+    json.dumps({"instance": "a2", "method": "gradient", "scores": [9.0, 9, 9, 9, 9, 9]}) + "\n"
+).encode()
+
+
+def import_explanations(user, *, model: str, dataset: str, fmt: str = "jsonl"):
+    return client_for(user).post(
+        "/api/explanations/import/",
+        {
+            "file": SimpleUploadedFile("e.jsonl", OVERWRITE),
+            "model": model,
+            "dataset": dataset,
+            "format": fmt,
+        },
+        format="multipart",
+    )
+
+
+def stored_scores() -> dict[str, list[float]]:
+    return dict(Explanation.objects.values_list("model__name", "scores"))
+
+
+@pytest.fixture
+def others_models(two_researchers, tmp_path):
+    """Bob's public dataset with his model, and a public demo dataset with an unowned model."""
+    alice, bob, mine, theirs = two_researchers
+    for name, owner in (("bobs-public", bob), ("demo", None)):
+        (tmp_path / name).mkdir()
+        dataset = small_dataset(tmp_path / name, name=name, owner=owner)
+        dataset.is_public = True
+        dataset.full_clean()
+        dataset.save()
+        path = tmp_path / name / "e.jsonl"
+        path.write_text(OVERWRITE.decode().replace("9.0", "0.5"))
+        explanations_import(path=path, model_name=f"{name}-model", dataset=dataset, owner=owner)
+    return alice, bob
+
+
+@pytest.mark.parametrize(
+    ("model", "dataset"),
+    [("bob-model", "alices"), ("bobs-public-model", "bobs-public"), ("demo-model", "demo")],
+)
+def test_explanations_go_only_into_models_you_own(others_models, model, dataset):
+    alice, _bob = others_models
+    before, scores = row_counts(), stored_scores()
+    response = import_explanations(alice, model=model, dataset=dataset)
+    assert response.status_code == 400, response.json()
+    assert response.json()["problems"][0]["field"] == "model"
+    assert (row_counts(), stored_scores()) == (before, scores)
+
+
+def _message(response, name: str) -> str:
+    return response.json()["problems"][0]["message"].replace(repr(name), "NAME")
+
+
+def test_refusals_disclose_nothing_the_caller_cannot_see(others_models):
+    alice, _bob = others_models
+    # bob-model is on bob's private dataset "bobs": alice may not learn that dataset's name,
+    # and its refusal reads as that of bob's model she can see.
+    hidden = import_explanations(alice, model="bob-model", dataset="alices")
+    visible = import_explanations(alice, model="bobs-public-model", dataset="alices")
+    assert "bobs" not in json.dumps(hidden.json()).replace("bob-model", "")
+    assert _message(hidden, "bob-model") == _message(visible, "bobs-public-model")
+    # A model that must exist (subword scores): hidden reads as missing.
+    for fmt in ("subword", "thermostat"):
+        hidden = import_explanations(alice, model="bob-model", dataset="alices", fmt=fmt)
+        missing = import_explanations(alice, model="no-such-model", dataset="alices", fmt=fmt)
+        assert hidden.status_code == missing.status_code == 400
+        assert _message(hidden, "bob-model") == _message(missing, "no-such-model")
+        assert "bobs" not in json.dumps(hidden.json()).replace("bob-model", "")
+
+
+def test_owner_writes_into_own_model(two_researchers):
+    alice, *_ = two_researchers
+    response = import_explanations(alice, model="alice-model", dataset="alices")
+    assert response.status_code == 201, response.json()
+    assert stored_scores()["alice-model"] == [9.0, 9, 9, 9, 9, 9]
 
 
 def test_schema_and_docs_are_served_without_cdn(researcher, client):

@@ -126,6 +126,72 @@ def test_eraser_folder_maps_evidence_spans_to_tokens(tmp_path):
     assert [pos.tokens[i] for i in pos.rationales.get().token_indices] == ["joyful", ",", "clever"]
 
 
+def _eraser_folder(tmp_path, docids):
+    """Write an ERASER folder with one good document and one annotation using ``docids``."""
+    folder = tmp_path / "eraser"
+    (folder / "docs").mkdir(parents=True)
+    (folder / "docs" / "good.txt").write_text("a fine film .\n", encoding="utf-8")
+    write_jsonl(
+        folder / "train.jsonl",
+        [
+            {"annotation_id": "good.txt", "classification": "POS"},
+            {"annotation_id": "bad", "classification": "NEG", "docids": docids},
+        ],
+    )
+    return folder
+
+
+def _secret(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private host data\n", encoding="utf-8")
+    return secret
+
+
+@pytest.mark.parametrize(
+    "docid", ["../../secret.txt", "../../../../etc/hostname", "ABSOLUTE", "link.txt", "..", "."]
+)
+def test_eraser_docids_outside_docs_are_refused(tmp_path, docid):
+    secret = _secret(tmp_path)  # docs/../../secret.txt: a real, readable file
+    folder = _eraser_folder(tmp_path, [str(secret) if docid == "ABSOLUTE" else docid])
+    (folder / "docs" / "link.txt").symlink_to(secret)
+    before = row_counts()
+    with pytest.raises(CommandError) as raised:
+        call_command("import_dataset", str(folder), "--name", "eraser", verbosity=0)
+    text = str(raised.value)
+    assert "train.jsonl, line 2" in text
+    assert "field 'docids'" in text
+    assert "outside docs/" in text
+    assert row_counts() == before
+
+
+def test_eraser_annotation_id_used_as_docid_cannot_leave_docs(tmp_path):
+    _secret(tmp_path)
+    folder = tmp_path / "eraser"
+    (folder / "docs").mkdir(parents=True)
+    write_jsonl(
+        folder / "train.jsonl", [{"annotation_id": "../../secret.txt", "classification": "a"}]
+    )
+    with pytest.raises(ImportFailed) as raised:
+        dataset_import(path=folder, name="eraser", fmt="eraser")
+    problem = raised.value.problems[0]
+    assert (problem.line, problem.field) == (1, "docids")
+    assert "outside docs/" in problem.message
+    assert not Dataset.objects.filter(name="eraser").exists()
+
+
+@pytest.mark.parametrize("docids", ["good.txt", [3], [None], [""], {"a": 1}, [["good.txt"]]])
+def test_eraser_docids_not_a_list_of_strings_is_refused(tmp_path, docids):
+    folder = _eraser_folder(tmp_path, docids)
+    before = row_counts()
+    with pytest.raises(CommandError) as raised:
+        call_command("import_dataset", str(folder), "--name", "eraser", verbosity=0)
+    text = str(raised.value)
+    assert "train.jsonl, line 2" in text
+    assert "field 'docids'" in text
+    assert "expected a list of document ids (strings)" in text
+    assert row_counts() == before
+
+
 BAD_DATASETS = [
     (
         "malformed JSON",

@@ -415,6 +415,8 @@ def test_rest_upload_takes_the_format(tmp_path, setup, researcher):
     dataset, model, tokenizer = setup
     dataset.owner = researcher
     dataset.save()
+    model.owner = researcher  # explanations go only into a model the caller owns
+    model.save()
     api = APIClient()
     api.force_authenticate(researcher)
     instance = dataset.instances.order_by("position").first()
