@@ -3,14 +3,10 @@
 A simulated participant labels the text correctly with probability 0.75 (0.85 with
 highlights) and, when the model's prediction is shown, follows it 60% of the time."""
 
-from collections.abc import Sequence
 from typing import Any
 
-from analysis.services.options import AnalysisOptions
-from analysis.services.tables import Table
 from analysis.services.tasks import aided_section
-from analysis.types.base import AnalysisType, SectionResult, SimulatedPerson, register
-from studies.models import Study
+from analysis.types.base import AnalysisType, SimulatedPerson, register
 from studies.types.base import TrialView
 
 
@@ -20,18 +16,7 @@ class AidedTaskAnalysis(AnalysisType):
     section_key = "aided"
     section_template = None  # drawn by analysis/_results.html
     section_title = "Aided task: accuracy, reliance and time"
-
-    def section(
-        self,
-        *,
-        study: Study,
-        responses: Table,
-        study_methods: Sequence[str],
-        options: AnalysisOptions,
-    ) -> SectionResult:
-        return aided_section(
-            study=study, responses=responses, study_methods=study_methods, options=options
-        )
+    section_builder = staticmethod(aided_section)
 
     def answer(self, person: SimulatedPerson, view: TrialView, instance_id: int) -> Any:
         snap = view.snapshot

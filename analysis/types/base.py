@@ -8,7 +8,7 @@ is read; its :class:`AnalysisType` says what the analysis page computes from the
 """
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from random import Random
 from typing import Any, ClassVar, TypeVar
 
@@ -82,6 +82,9 @@ class AnalysisType:
     # ``section``, the section's dict with its ``title``). The built-in types leave it None:
     # ``analysis/_results.html`` draws their sections itself.
     section_template: ClassVar[str | None] = "analysis/_section.html"
+    # A service function computing the section from the same keyword arguments as
+    # :meth:`section` (wrap it in ``staticmethod``); a type sets it or overrides ``section``.
+    section_builder: ClassVar[Callable[..., SectionResult] | None] = None
 
     def section(
         self,
@@ -92,7 +95,11 @@ class AnalysisType:
         options: AnalysisOptions,
     ) -> SectionResult:
         """Return the type's results section (JSON-safe) and its plots' data, by plot name."""
-        raise NotImplementedError
+        if self.section_builder is None:
+            raise NotImplementedError
+        return self.section_builder(
+            study=study, responses=responses, study_methods=study_methods, options=options
+        )
 
     def answer(self, person: SimulatedPerson, view: TrialView, instance_id: int) -> Any:
         """Return what a simulated participant posts for one trial (like the trial's form)."""
@@ -134,7 +141,10 @@ def get_analysis(name: str) -> AnalysisType:
 
 def has_section(analysis: AnalysisType) -> bool:
     """Return whether ``analysis`` defines its results section."""
-    return type(analysis).section is not AnalysisType.section
+    return (
+        type(analysis).section is not AnalysisType.section
+        or type(analysis).section_builder is not None
+    )
 
 
 def has_answerer(analysis: AnalysisType) -> bool:

@@ -3,15 +3,11 @@
 A simulated expert rates each criterion from their judgement of the explanation and flags it
 with the study's first flag (e.g. correct) when it is positive, else the second."""
 
-from collections.abc import Sequence
 from string import ascii_uppercase
 from typing import Any
 
-from analysis.services.options import AnalysisOptions
 from analysis.services.reviews import review_section
-from analysis.services.tables import Table
-from analysis.types.base import AnalysisType, SectionResult, SimulatedPerson, register
-from studies.models import Study
+from analysis.types.base import AnalysisType, SimulatedPerson, register
 from studies.types.base import TrialView
 
 
@@ -21,18 +17,7 @@ class ExpertReviewAnalysis(AnalysisType):
     section_key = "review"
     section_template = None  # drawn by analysis/_results.html
     section_title = "Expert review"
-
-    def section(
-        self,
-        *,
-        study: Study,
-        responses: Table,
-        study_methods: Sequence[str],
-        options: AnalysisOptions,
-    ) -> SectionResult:
-        return review_section(
-            study=study, responses=responses, study_methods=study_methods, options=options
-        )
+    section_builder = staticmethod(review_section)
 
     def answer(self, person: SimulatedPerson, view: TrialView, instance_id: int) -> Any:
         explanations = view.snapshot["explanations"]

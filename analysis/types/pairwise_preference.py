@@ -3,14 +3,10 @@
 An attentive simulated participant picks the side with the larger latent judgement (judged in
 the frozen order, so the sides drawn do not matter); a careless one always picks the left."""
 
-from collections.abc import Sequence
 from typing import Any
 
-from analysis.services.options import AnalysisOptions
 from analysis.services.preferences import preference_section
-from analysis.services.tables import Table
-from analysis.types.base import AnalysisType, SectionResult, SimulatedPerson, register
-from studies.models import Study
+from analysis.types.base import AnalysisType, SimulatedPerson, register
 from studies.types.base import TrialView
 
 
@@ -20,18 +16,7 @@ class PairwisePreferenceAnalysis(AnalysisType):
     section_key = "preference"
     section_template = None  # drawn by analysis/_results.html
     section_title = "Pairwise preferences"
-
-    def section(
-        self,
-        *,
-        study: Study,
-        responses: Table,
-        study_methods: Sequence[str],
-        options: AnalysisOptions,
-    ) -> SectionResult:
-        return preference_section(
-            study=study, responses=responses, study_methods=study_methods, options=options
-        )
+    section_builder = staticmethod(preference_section)
 
     def answer(self, person: SimulatedPerson, view: TrialView, instance_id: int) -> Any:
         explanations = view.snapshot["explanations"]

@@ -4,14 +4,10 @@ A simulated participant rates from their latent judgement of the explanation, ma
 scale; a careless one answers at random. Attention checks and gold items are passed with the
 person's compliance."""
 
-from collections.abc import Sequence
 from typing import Any
 
-from analysis.services.options import AnalysisOptions
 from analysis.services.ratings import rating_section
-from analysis.services.tables import Table
-from analysis.types.base import AnalysisType, SectionResult, SimulatedPerson, register
-from studies.models import Study
+from analysis.types.base import AnalysisType, SimulatedPerson, register
 from studies.types.base import TrialView
 
 
@@ -21,18 +17,7 @@ class PlausibilityRatingAnalysis(AnalysisType):
     section_key = "rating"
     section_template = None  # drawn by analysis/_results.html
     section_title = "Plausibility ratings"
-
-    def section(
-        self,
-        *,
-        study: Study,
-        responses: Table,
-        study_methods: Sequence[str],
-        options: AnalysisOptions,
-    ) -> SectionResult:
-        return rating_section(
-            study=study, responses=responses, study_methods=study_methods, options=options
-        )
+    section_builder = staticmethod(rating_section)
 
     def answer(self, person: SimulatedPerson, view: TrialView, instance_id: int) -> Any:
         slider = view.options["scale"] == "slider"

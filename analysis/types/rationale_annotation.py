@@ -3,15 +3,11 @@
 Every simulated participant marks the same one to three words of an item (chosen per item),
 sometimes adding one more; gold items are answered with the known rationale."""
 
-from collections.abc import Sequence
 from random import Random
 from typing import Any
 
-from analysis.services.options import AnalysisOptions
-from analysis.services.tables import Table
 from analysis.services.tasks import rationale_section
-from analysis.types.base import AnalysisType, SectionResult, SimulatedPerson, register
-from studies.models import Study
+from analysis.types.base import AnalysisType, SimulatedPerson, register
 from studies.types.base import TrialView
 
 
@@ -21,18 +17,7 @@ class RationaleAnnotationAnalysis(AnalysisType):
     section_key = "rationales"
     section_template = None  # drawn by analysis/_results.html
     section_title = "Rationale annotation: agreement"
-
-    def section(
-        self,
-        *,
-        study: Study,
-        responses: Table,
-        study_methods: Sequence[str],
-        options: AnalysisOptions,
-    ) -> SectionResult:
-        return rationale_section(
-            study=study, responses=responses, study_methods=study_methods, options=options
-        )
+    section_builder = staticmethod(rationale_section)
 
     def answer(self, person: SimulatedPerson, view: TrialView, instance_id: int) -> Any:
         n_tokens = len(view.snapshot["instance"]["tokens"])

@@ -1,13 +1,9 @@
 """What the analyses of forward and counterfactual simulation share."""
 
-from collections.abc import Sequence
 from typing import Any
 
-from analysis.services.options import AnalysisOptions
 from analysis.services.simulatability import simulation_section
-from analysis.services.tables import Table
-from analysis.types.base import AnalysisType, SectionResult, SimulatedPerson
-from studies.models import Study
+from analysis.types.base import AnalysisType, SimulatedPerson
 from studies.types.base import TrialView
 
 
@@ -44,17 +40,7 @@ class SimulationAnalysis(AnalysisType):
     section_key = "simulation"
     section_template = None  # drawn by analysis/_results.html
 
-    def section(
-        self,
-        *,
-        study: Study,
-        responses: Table,
-        study_methods: Sequence[str],
-        options: AnalysisOptions,
-    ) -> SectionResult:
-        return simulation_section(
-            study=study, responses=responses, study_methods=study_methods, options=options
-        )
+    section_builder = staticmethod(simulation_section)
 
     def answer(self, person: SimulatedPerson, view: TrialView, instance_id: int) -> Any:
         return predict_model(person, view)
