@@ -9,6 +9,7 @@ from analysis.services.simulated import (
     participants_simulate,
     simulated_participant_ids,
 )
+from analysis.types.base import SimulatedPerson
 from studies.models import Participant, Response
 from studies.services.assignment import EntryIds, participant_enter
 from studies.services.exclusions import ExclusionRules, exclusions_apply
@@ -27,7 +28,15 @@ def answers_by_item(study):
     return found
 
 
-def test_simulated_participants_complete_through_the_services_and_are_marked(rating_study):
+def test_simulated_participants_complete_through_the_services_and_are_marked(
+    rating_study, monkeypatch
+):
+    # Whether a careless participant passes a check is drawn per trial, keyed by instance
+    # ids, which differ between databases and test orders; here careless ones always fail.
+    complies = SimulatedPerson.complies
+    monkeypatch.setattr(
+        SimulatedPerson, "complies", lambda person: not person.careless and complies(person)
+    )
     real = participant_enter(
         study=rating_study, ids=EntryIds(source="prolific", prolific_pid="REAL-PERSON")
     )
