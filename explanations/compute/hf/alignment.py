@@ -13,7 +13,8 @@ the word whose character span it overlaps (its offsets against the word offsets)
   they are never attributed, never erased, and keep their own embedding everywhere.
 
 Truncation to the model's maximum length cuts pieces off; the words after the last one
-with a piece in the model's input are *unseen*. Unseen words get no score of their own and are left out
+with a piece in the model's input are then *unseen* (without truncation every word is
+seen, even one the tokenizer dropped or merged into a neighbour's piece). Unseen words get no score of their own and are left out
 of every faithfulness metric; :attr:`WordPieces.seen` says which they are.
 
 Erasure acts on whole words: :meth:`WordPieces.without` drops every piece of the deleted
@@ -39,7 +40,8 @@ class WordPieces:
     context included) after truncation; ``token_type_ids`` [P] or None when the model
     takes none; ``piece_words`` [P] the explained word of each piece or ``NO_WORD``;
     ``special`` [P] whether a piece is a special token; ``n_words`` the number of
-    explained words (``len(Instance.explained_tokens)``).
+    explained words (``len(Instance.explained_tokens)``); ``truncated`` whether the
+    tokenizer cut the input at the model's maximum length.
     """
 
     input_ids: np.ndarray
@@ -47,6 +49,7 @@ class WordPieces:
     piece_words: np.ndarray
     special: np.ndarray
     n_words: int
+    truncated: bool = False
 
     @property
     def length(self) -> int:
@@ -57,10 +60,13 @@ class WordPieces:
     def seen(self) -> np.ndarray:
         """Return a bool [n_words]: whether the model saw each word (it was not truncated).
 
-        The seen words are a prefix: every word up to the last one with a piece in the
-        input. A word before it with no piece of its own (its characters fell inside a
-        neighbour's piece) was seen too; it scores 0 and erasing it removes nothing.
+        Without truncation every word was seen. A truncated input's seen words are a
+        prefix: every word up to the last one with a piece in the input. A seen word with
+        no piece of its own (its characters fell inside a neighbour's piece, or the
+        tokenizer dropped them) scores 0 and erasing it removes nothing.
         """
+        if not self.truncated:
+            return np.ones(self.n_words, dtype=bool)
         seen = np.zeros(self.n_words, dtype=bool)
         words = self.piece_words[self.piece_words >= 0]
         if len(words):
@@ -105,20 +111,15 @@ def align_pieces(
     if n == 0 or not len(piece_offsets):
         return result
     words = np.asarray(word_offsets, dtype=np.int64).reshape(n, 2)
-    starts, ends = words[:, 0], words[:, 1]
+    ends = words[:, 1]
     pieces = np.asarray(piece_offsets, dtype=np.int64).reshape(-1, 2)
     # The first word ending after the piece's start: it overlaps the piece if it also
     # starts before the piece's end; otherwise the piece sits in a gap before that word.
     first = np.searchsorted(ends, pieces[:, 0], side="right")
     inside = first < n
     result[inside] = first[inside]
-    empty = pieces[:, 1] <= pieces[:, 0]
-    if empty.any():
-        # A zero-width piece belongs to the word containing its position, if any.
-        at = pieces[empty, 0]
-        index = np.searchsorted(ends, at, side="right")
-        ok = (index < n) & (starts[np.minimum(index, n - 1)] <= at)
-        result[np.flatnonzero(empty)] = np.where(ok, index, NO_WORD)
+    # A zero-width piece (RoBERTa's lone space marker) follows the same rule: the word
+    # containing or following its position, none after the last word.
     return result
 
 
@@ -172,6 +173,8 @@ def encode_words(
         positions = np.flatnonzero(explained)
         piece_words[positions] = align_pieces([offsets[p] for p in positions], word_offsets[row])
         types = encoded.get("token_type_ids")
+        # A fast tokenizer keeps what truncation cut off as the row's overflow.
+        truncated = bool(encoded.encodings[row].overflowing)
         result.append(
             WordPieces(
                 input_ids=ids,
@@ -179,6 +182,7 @@ def encode_words(
                 piece_words=piece_words,
                 special=special,
                 n_words=len(word_offsets[row]),
+                truncated=truncated,
             )
         )
     return result

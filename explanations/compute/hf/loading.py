@@ -162,6 +162,25 @@ def _refuse_remote_code(folder: Path, name: str, data: dict[str, Any]) -> None:
         )
 
 
+ENCODER_MODEL_TYPES: tuple[str, ...] = (
+    "albert",
+    "bert",
+    "camembert",
+    "deberta",
+    "deberta-v2",
+    "distilbert",
+    "electra",
+    "roberta",
+    "xlm-roberta",
+)
+"""Model types whose sequence classifier reads the first token (``[CLS]``/``<s>``).
+
+Attribution pads on the right and feeds embeddings directly; a decoder classifier (GPT-2,
+Llama, ...) finds its last real token from the input ids, so it would read padding, and
+its first token attends only to itself. Such models are refused at import.
+"""
+
+
 def _load_config(folder: Path) -> PretrainedConfig:
     try:
         return AutoConfig.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
@@ -180,6 +199,13 @@ def _check_sequence_classifier(folder: Path, config: PretrainedConfig) -> list[s
             f"{folder / CONFIG_FILE}: not a sequence classifier (architectures: {saved}); "
             f"expected a ...ForSequenceClassification model, e.g. one fine-tuned with "
             f"AutoModelForSequenceClassification"
+        )
+    if config.model_type not in ENCODER_MODEL_TYPES:
+        raise ModelFolderError(
+            f"{folder / CONFIG_FILE}: model type {config.model_type!r} is not supported; "
+            f"expected an encoder that classifies from its first token "
+            f"({', '.join(ENCODER_MODEL_TYPES)}). Decoder classifiers (GPT-2, Llama, ...) "
+            "read the last real token, which word-level attribution here does not handle"
         )
     if type(config) not in MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING:
         raise ModelFolderError(

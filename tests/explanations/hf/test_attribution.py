@@ -310,3 +310,23 @@ def test_words_past_the_maximum_length_are_marked_unseen(tiny_bert):
     probabilities = erasure(seqs + [[]], contexts + contexts)
     np.testing.assert_allclose(probabilities[0], predict_proba(classifier, [pieces])[0], atol=1e-12)
     assert probabilities.shape == (2, 2)
+
+
+def test_words_the_tokenizer_drops_or_merges_are_seen_without_truncation(tiny_bert):
+    """BERT maps two emoji to one [UNK] and drops a zero-width space: nothing was truncated."""
+    _, tokenizer = tiny_bert
+    for text in ("good movie 😀😀", "good movie \u200b"):
+        (pieces,) = encode(tokenizer, [text])
+        words = tokenize(text)[0]
+        assert not pieces.truncated
+        assert pieces.seen.tolist() == [True] * len(words)
+
+
+def test_zero_width_space_markers_belong_to_the_next_word(tiny_roberta):
+    """RoBERTa's lone space pieces in doubled spaces go to the following word, as gaps do."""
+    _, tokenizer = tiny_roberta
+    (pieces,) = encode(tokenizer, ["a  movie"])
+    explained = pieces.piece_words[~pieces.special]
+    assert (explained >= 0).all()
+    assert explained[0] == 0
+    assert explained[-1] == 1

@@ -234,3 +234,26 @@ def test_loading_sets_offline_mode(bert, monkeypatch):
     inspect_model_folder(bert)
     assert os.environ["HF_HUB_OFFLINE"] == "1"
     assert os.environ["TRANSFORMERS_OFFLINE"] == "1"
+
+
+def test_a_decoder_classifier_is_refused(tmp_path):
+    """GPT-2 reads its last real token: right-padded embeddings would give wrong scores."""
+    from transformers import GPT2Config, GPT2ForSequenceClassification
+
+    from .factories import TEXTS, bpe_tokenizer
+
+    folder = tmp_path / "gpt2"
+    tokenizer = bpe_tokenizer(TEXTS)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_embd=16,
+        n_layer=1,
+        n_head=2,
+        n_positions=64,
+        num_labels=2,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    GPT2ForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    with pytest.raises(ModelFolderError, match="model type 'gpt2' is not supported"):
+        inspect_model_folder(folder)
