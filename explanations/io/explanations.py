@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .lines import iter_json_lines
+from .lines import json_objects
 from .problems import ProblemCollector
 
 FIELDS = ("instance", "method", "scores", "params", "seen_words", "words")
@@ -62,19 +62,7 @@ def iter_explanations(
     at the end and roll back when there are any.
     """
     seen: dict[tuple[int, int], int] = {}
-    for line, obj, error in iter_json_lines(path):
-        if problems.full:
-            break
-        if error:
-            problems.add(line, None, error)
-            continue
-        if not isinstance(obj, dict):
-            problems.add(line, None, f"expected a JSON object, got {type(obj).__name__}")
-            continue
-        unknown = [k for k in obj if k not in FIELDS]
-        if unknown:
-            problems.add(line, unknown[0], f"unknown field; expected only {', '.join(FIELDS)}")
-            continue
+    for line, obj in json_objects(path, problems, FIELDS):
         missing = [k for k in ("instance", "method", "scores") if k not in obj]
         if missing:
             problems.add(line, missing[0], "missing; every line needs instance, method and scores")

@@ -1,13 +1,13 @@
 """Read a text file line by line, refusing non-UTF-8 bytes with the line number."""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from .problems import ImportFailed, Problem
+from .problems import ImportFailed, Problem, ProblemCollector
 
 
 def read_text_lines(path: Path) -> list[tuple[int, str]]:
@@ -59,3 +59,30 @@ def iter_json_lines(path: Path) -> Iterator[tuple[int, Any, str | None]]:
                 yield number, json.loads(text), None
             except ValueError:
                 yield number, None, f"malformed JSON ({exc}); expected one JSON object per line"
+
+
+def json_objects(
+    path: Path, problems: ProblemCollector, fields: Collection[str] | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line, object)`` for each line of a JSON-lines file that is a JSON object.
+
+    Lines that are not valid JSON, not an object, or (with ``fields``) carry a field
+    outside ``fields`` are recorded in ``problems`` instead; reading stops once
+    ``problems`` is full.
+    """
+    for line, obj, error in iter_json_lines(path):
+        if problems.full:
+            break
+        if error:
+            problems.add(line, None, error)
+            continue
+        if not isinstance(obj, dict):
+            problems.add(line, None, f"expected a JSON object, got {type(obj).__name__}")
+            continue
+        unknown = [k for k in obj if fields is not None and k not in fields]
+        if unknown:
+            problems.add(
+                line, unknown[0], f"unknown field; expected only {', '.join(fields or ())}"
+            )
+            continue
+        yield line, obj

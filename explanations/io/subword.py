@@ -33,7 +33,7 @@ import numpy as np
 
 from explanations.compute.hf.alignment import POOLINGS, WordPieces, pool_words
 
-from .lines import iter_json_lines
+from .lines import json_objects
 from .problems import ProblemCollector
 
 SUBWORD_FIELDS = ("instance", "method", "input_ids", "pieces", "scores", "params")
@@ -82,21 +82,7 @@ def iter_subword_lines(
 ) -> Iterator[SubwordLine]:
     """Yield each valid line of a subword JSONL file; record bad lines in ``problems``."""
     seen: dict[tuple[str, str], int] = {}
-    for line, obj, error in iter_json_lines(path):
-        if problems.full:
-            break
-        if error:
-            problems.add(line, None, error)
-            continue
-        if not isinstance(obj, dict):
-            problems.add(line, None, f"expected a JSON object, got {type(obj).__name__}")
-            continue
-        unknown = [k for k in obj if k not in SUBWORD_FIELDS]
-        if unknown:
-            problems.add(
-                line, unknown[0], f"unknown field; expected only {', '.join(SUBWORD_FIELDS)}"
-            )
-            continue
+    for line, obj in json_objects(path, problems, SUBWORD_FIELDS):
         missing = [k for k in ("instance", "method", "scores") if k not in obj]
         if missing:
             problems.add(
@@ -172,15 +158,7 @@ def iter_thermostat_lines(
     ``id_field`` names the field holding the instance's id (our ``external_id``).
     """
     seen: dict[str, int] = {}
-    for line, obj, error in iter_json_lines(path):
-        if problems.full:
-            break
-        if error:
-            problems.add(line, None, error)
-            continue
-        if not isinstance(obj, dict):
-            problems.add(line, None, f"expected a JSON object, got {type(obj).__name__}")
-            continue
+    for line, obj in json_objects(path, problems):
         missing = [k for k in (id_field, "input_ids", "attributions") if k not in obj]
         if missing:
             problems.add(
