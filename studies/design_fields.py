@@ -21,12 +21,21 @@ from django.core.exceptions import ValidationError
 from studies.models import Study
 from studies.types.base import Option
 
+# Documented upper bounds: far above any real study, low enough that nothing downstream
+# (a time limit added to a datetime, a count of places, a database integer) can overflow.
+MAX_SEED = 2**31 - 1  # a 32-bit database integer
+MAX_ITEMS = 100_000  # test instances sampled; trials, practice items and top k likewise
+MAX_RATINGS_PER_ITEM = 10_000  # participants per list
+MAX_MINUTES = 7 * 24 * 60  # a week, for the time limit and the estimate
+
 DESIGN_FIELDS: tuple[Option, ...] = (
     Option(
         "seed",
         "Seed",
         int,
         0,
+        low=-MAX_SEED,
+        high=MAX_SEED,
         subject="field",
         help_text="Seeds the sampling of items, the lists' checks and each participant's order.",
     ),
@@ -36,6 +45,7 @@ DESIGN_FIELDS: tuple[Option, ...] = (
         int,
         20,
         low=1,
+        high=MAX_ITEMS,
         subject="field",
         help_text="Test instances sampled.",
     ),
@@ -46,6 +56,7 @@ DESIGN_FIELDS: tuple[Option, ...] = (
         None,
         low=1,
         nullable=True,
+        high=MAX_ITEMS,
         subject="field",
         help_text="Test trials per list; empty for all instances.",
     ),
@@ -55,6 +66,7 @@ DESIGN_FIELDS: tuple[Option, ...] = (
         int,
         3,
         low=1,
+        high=MAX_RATINGS_PER_ITEM,
         subject="field",
         help_text="Participants per list, so each item x method is judged k times.",
     ),
@@ -74,7 +86,7 @@ DESIGN_FIELDS: tuple[Option, ...] = (
         subject="field",
         help_text="Balance items over TP/FP/TN/FN (or correct/wrong) when gold exists.",
     ),
-    Option("practice_count", "Practice items", int, 1, low=0, subject="field"),
+    Option("practice_count", "Practice items", int, 1, low=0, high=MAX_ITEMS, subject="field"),
     Option(
         "display_mode",
         "Display mode",
@@ -90,19 +102,23 @@ DESIGN_FIELDS: tuple[Option, ...] = (
         None,
         low=1,
         nullable=True,
+        high=MAX_ITEMS,
         subject="field",
         help_text="Highlight only the k strongest tokens; empty for all.",
     ),
     Option("pay", "Pay", str, "", max_length=50, subject="field", help_text='E.g. "£2.00".'),
-    Option("estimated_minutes", "Estimated minutes", int, 10, low=1, subject="field"),
+    Option(
+        "estimated_minutes", "Estimated minutes", int, 10, low=1, high=MAX_MINUTES, subject="field"
+    ),
     Option(
         "time_limit_minutes",
         "Time limit minutes",
         int,
         60,
         low=1,
+        high=MAX_MINUTES,
         subject="field",
-        help_text="Unfinished assignments are released to others after this.",
+        help_text="Unfinished assignments are released to others after this (at most a week).",
     ),
 )
 DESIGN: Mapping[str, Option] = {field.name: field for field in DESIGN_FIELDS}

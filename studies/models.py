@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.deconstruct import deconstructible
 
 from explanations.models import ClassifierModel, Dataset, Explanation, ExplanationMethod, Instance
 
@@ -33,6 +34,29 @@ def new_completion_code() -> str:
 def new_token() -> str:
     """Return a random single-use invitation token."""
     return uuid.uuid4().hex + uuid.uuid4().hex[:8]
+
+
+@deconstructible
+class DesignRange:
+    """Check a design field against its declaration in :mod:`studies.design_fields`.
+
+    So ``full_clean`` refuses what the form, the API and the service refuse, with the same
+    message; the range itself is declared once, there.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, value: object) -> None:
+        from studies.design_fields import DESIGN  # imports this module
+
+        DESIGN[self.name].clean(value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DesignRange) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
 
 
 class Study(models.Model):
@@ -63,13 +87,20 @@ class Study(models.Model):
     model = models.ForeignKey(ClassifierModel, on_delete=models.PROTECT, related_name="studies")
     methods = models.ManyToManyField(ExplanationMethod, related_name="studies")
     # Design.
-    seed = models.IntegerField(default=0)
-    n_items = models.PositiveIntegerField(default=20, help_text="Test instances sampled.")
+    seed = models.IntegerField(validators=[DesignRange("seed")], default=0)
+    n_items = models.PositiveIntegerField(
+        validators=[DesignRange("n_items")], default=20, help_text="Test instances sampled."
+    )
     items_per_participant = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Test trials per list; empty means all sampled instances."
+        validators=[DesignRange("items_per_participant")],
+        null=True,
+        blank=True,
+        help_text="Test trials per list; empty means all sampled instances.",
     )
     ratings_per_item = models.PositiveIntegerField(
-        default=3, help_text="k: participants per list, so each item x method is judged k times."
+        validators=[DesignRange("ratings_per_item")],
+        default=3,
+        help_text="k: participants per list, so each item x method is judged k times.",
     )
     condition_design = models.CharField(
         max_length=10, choices=ConditionDesign.choices, default=ConditionDesign.WITHIN
@@ -78,7 +109,9 @@ class Study(models.Model):
         default=True,
         help_text="Balance items over TP/FP/TN/FN (or correct/wrong) when gold exists.",
     )
-    practice_count = models.PositiveIntegerField(default=1)
+    practice_count = models.PositiveIntegerField(
+        validators=[DesignRange("practice_count")], default=1
+    )
     attention_check_positions = models.JSONField(
         default=list, blank=True, help_text="1-based positions among the test trials."
     )
@@ -90,7 +123,10 @@ class Study(models.Model):
         max_length=10, choices=DisplayMode.choices, default=DisplayMode.HEATMAP
     )
     top_k = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Highlight only the k highest tokens; empty means all."
+        validators=[DesignRange("top_k")],
+        null=True,
+        blank=True,
+        help_text="Highlight only the k highest tokens; empty means all.",
     )
     # What participants read.
     consent_text = models.TextField()
@@ -99,9 +135,13 @@ class Study(models.Model):
     sources = models.JSONField(default=list, help_text="Entry kinds accepted.")
     completion_code = models.CharField(max_length=50, default=new_completion_code)
     pay = models.CharField(max_length=50, blank=True, help_text='E.g. "£2.00".')
-    estimated_minutes = models.PositiveIntegerField(default=10)
+    estimated_minutes = models.PositiveIntegerField(
+        validators=[DesignRange("estimated_minutes")], default=10
+    )
     time_limit_minutes = models.PositiveIntegerField(
-        default=60, help_text="Unfinished assignments are released to others after this."
+        validators=[DesignRange("time_limit_minutes")],
+        default=60,
+        help_text="Unfinished assignments are released to others after this (at most a week).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     launched_at = models.DateTimeField(null=True, blank=True)

@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,6 +20,7 @@ from studies import selectors
 from studies.models import Adjudication
 from studies.review_selectors import review_items
 from studies.services.adjudication import Decision, adjudication_record
+from studies.types import get_type
 
 from .views import service_error
 
@@ -83,6 +85,9 @@ def study_adjudication(request: Request, pk: int) -> Response:
     """An expert-review study's reviews per item, and the researcher's final flags."""
     study = selectors.study_access(request.user, pk)
     if request.method == "GET":
+        if not get_type(study.study_type).has_adjudication:
+            # Only a type with expert reviews has any to list (others' answers have none).
+            raise NotFound(f"study {study} has no expert reviews to adjudicate")
         return Response({"items": [_item(row) for row in review_items(study)]})
     body = AdjudicationRequestSerializer(data=request.data)
     body.is_valid(raise_exception=True)

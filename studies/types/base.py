@@ -67,6 +67,11 @@ from studies.contracts import AnswerColumn, Snapshot
 __all__ = ["AnswerColumn", "Option", "Snapshot", "StudyType"]
 
 
+def _number(value: float) -> str:
+    """Return a bound in words: whole numbers in full (2147483647, not 2.14748e+09)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 @dataclass(frozen=True)
 class Option:
     """One declared design option (of a study type, or of every study): the form field, the
@@ -105,7 +110,7 @@ class Option:
             # The range is checked by clean(), with the message the API and service give;
             # the browser still gets min/max.
             bounds = {"min": self.low, "max": self.high}
-            attrs = {k: f"{v:g}" for k, v in bounds.items() if v is not None}
+            attrs = {k: _number(v) for k, v in bounds.items() if v is not None}
             field_class = forms.IntegerField if self.kind is int else forms.FloatField
             return field_class(
                 required=not self.nullable,
@@ -131,8 +136,8 @@ class Option:
             return "true or false"
         if self.kind in (int, float):
             what = "a whole number" if self.kind is int else "a number"
-            low = "" if self.low is None else f" >= {self.low:g}"
-            high = "" if self.high is None else f" <= {self.high:g}"
+            low = "" if self.low is None else f" >= {_number(self.low)}"
+            high = "" if self.high is None else f" <= {_number(self.high)}"
             bounds = f"{low}{high and (' and' if low else '')}{high}"
             return what + bounds + (", or empty" if self.nullable else "")
         return "a text" + (f" of at most {self.max_length} characters" if self.max_length else "")

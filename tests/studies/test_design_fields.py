@@ -14,7 +14,7 @@ from .factories import make_study
 from .test_api import payload
 
 pytestmark = pytest.mark.django_db
-MESSAGE = "field n_items=0: expected a whole number >= 1"
+MESSAGE = "field n_items=0: expected a whole number >= 1 and <= 100000"
 
 
 def test_the_model_and_the_design_default_to_the_declaration():
@@ -63,3 +63,40 @@ def test_the_design_fields_round_trip_through_form_api_and_service(api, research
     )
     with pytest.raises(ValidationError, match="field display_mode='sparkles': expected one of"):
         study_create(owner=researcher, design=design)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("time_limit_minutes", 99999999999, "expected a whole number >= 1 and <= 10080"),
+        ("ratings_per_item", 10**12, "expected a whole number >= 1 and <= 10000"),
+        ("ratings_per_item", 10**9, "expected a whole number >= 1 and <= 10000"),
+        ("n_items", 10**6, "expected a whole number >= 1 and <= 100000"),
+    ],
+)
+def test_huge_numbers_are_refused_naming_the_field_and_nothing_is_created(
+    api, researcher, corpus, name, value, message
+):
+    """A time limit of 99999999999 minutes once launched, then gave every participant a 500."""
+    dataset, model = corpus
+    expected = [f"field {name}={value!r}: {message}"]
+    form = StudyDesignForm(data={name: str(value)}, user=researcher)
+    assert not form.is_valid()
+    assert form.errors[name] == expected
+    response = api.post("/api/studies/", payload(dataset, model, **{name: value}), format="json")
+    assert response.status_code == 400
+    assert response.json()[name] == expected
+    with pytest.raises(ValidationError) as refused:
+        make_study(researcher, dataset, model, launch=False, **{name: value})
+    assert refused.value.message_dict[name] == expected
+    assert not Study.objects.exists()
+
+
+def test_the_model_refuses_out_of_range_design_fields_too(api, researcher, corpus):
+    dataset, model = corpus
+    study = make_study(researcher, dataset, model, launch=False)
+    study.time_limit_minutes = 99999999999
+    study.ratings_per_item = 10**12
+    with pytest.raises(ValidationError) as refused:
+        study.full_clean()
+    assert set(refused.value.message_dict) >= {"time_limit_minutes", "ratings_per_item"}

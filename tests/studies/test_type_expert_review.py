@@ -301,3 +301,19 @@ def test_the_design_page_takes_and_shows_the_review_options(client, researcher, 
     )
     assert refused.status_code == 200
     assert "expected &#x27;key: statement&#x27;" in refused.content.decode()
+
+
+def test_adjudication_of_a_study_without_reviews_is_a_404_not_a_500(researcher, corpus, api):
+    """A non-review study with answers once gave ``KeyError: 'reviews'`` here."""
+    from .flow import answer_all
+
+    dataset, model = corpus
+    study = make_study(researcher, dataset, model)
+    (invitation,) = invitations_create(study=study, labels=["someone"])
+    client = Client()
+    page = consent_and_read(client, client.get(f"/s/invite/{invitation.token}/", follow=True))
+    answer_all(client, page)
+    assert Response.objects.filter(participant__study=study).exists()
+    response = api.get(f"/api/studies/{study.pk}/adjudication/")
+    assert response.status_code == 404
+    assert "no expert reviews to adjudicate" in response.json()["detail"]
