@@ -53,19 +53,11 @@ from typing import Any
 import numpy as np
 import torch
 from captum.attr import FeatureAblation, InputXGradient, LayerIntegratedGradients, Saliency
-from tokenizers import (
-    Tokenizer,
-    decoders,
-    models,
-    normalizers,
-    pre_tokenizers,
-    processors,
-    trainers,
-)
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
 from explanations.compute.hf.alignment import encode_words, pool_words
 from explanations.compute.hf.attribution import HFClassifier, explain_words, predict_proba
+from explanations.compute.hf.wordpiece import wordpiece_tokenizer
 from explanations.compute.tokenize import tokenize
 
 SMALL = {
@@ -82,7 +74,6 @@ FULL = {
 }
 VOCAB = 30_000
 MAX_LENGTH = 512
-SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 PUNCTUATION = [",", ".", "!", "?", ";", ":"]
 
 
@@ -159,30 +150,7 @@ def tokenizer(seed: int = 0) -> BertTokenizerFast:
     rng = np.random.default_rng(2000 + seed)
     lexicon = _lexicon(np.random.default_rng(1000 + seed), 40_000)
     corpus = [_sentence_words(rng, lexicon, 100) for _ in range(2000)]
-    model = Tokenizer(models.WordPiece(**{"unk_token": SPECIALS[1]}))
-    model.normalizer = normalizers.BertNormalizer(lowercase=True)
-    model.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    model.train_from_iterator(
-        corpus, trainers.WordPieceTrainer(vocab_size=VOCAB, special_tokens=SPECIALS)
-    )
-    cls, sep = model.token_to_id("[CLS]"), model.token_to_id("[SEP]")
-    model.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]",
-        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
-    )
-    model.decoder = decoders.WordPiece()
-    return BertTokenizerFast(
-        tokenizer_object=model,
-        **dict(
-            zip(
-                ("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"),
-                SPECIALS,
-                strict=True,
-            )
-        ),
-        model_max_length=MAX_LENGTH,
-    )
+    return wordpiece_tokenizer(corpus, vocab_size=VOCAB, max_length=MAX_LENGTH)
 
 
 def bert(full: bool, seed: int = 0) -> BertForSequenceClassification:

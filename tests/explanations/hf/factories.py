@@ -1,7 +1,7 @@
 """Tiny Hugging Face classifiers built from a config in a folder: no download, ever.
 
 ``bert_folder`` writes a BERT sequence classifier with a WordPiece tokenizer trained on
-the given texts (the demo's builder, whose vocabulary is the same from run to run); ``roberta_folder`` a RoBERTa classifier with a byte-level BPE tokenizer.
+the given texts (the platform's builder, whose vocabulary is the same from run to run); ``roberta_folder`` a RoBERTa classifier with a byte-level BPE tokenizer.
 Both are saved with ``save_pretrained``, exactly as a researcher's fine-tuned model is.
 (In transformers 5 ``BertTokenizer`` and ``RobertaTokenizer`` are the fast, Rust-backed
 tokenizers; the ``...Fast`` names are aliases of them.)
@@ -28,7 +28,7 @@ from transformers import (
     RobertaTokenizer,
 )
 
-from demo.hf_model import wordpiece_tokenizer
+from explanations.compute.hf.wordpiece import wordpiece_tokenizer
 
 TEXTS: tuple[str, ...] = (
     "The movie wasn't good, and the acting was unbelievably wooden.",
@@ -110,7 +110,7 @@ def bert_folder(
     seed: int = 0,
 ) -> Path:
     """Save a tiny randomly initialised BERT classifier and its tokenizer into ``folder``."""
-    tokenizer = wordpiece_tokenizer(texts, max_length=max_length)
+    tokenizer = wordpiece_tokenizer(texts, vocab_size=800, max_length=max_length)
     torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=len(tokenizer),
