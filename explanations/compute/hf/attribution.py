@@ -40,6 +40,7 @@ passes under ``torch.inference_mode``.
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 import numpy as np
@@ -51,6 +52,7 @@ from explanations.compute.attribution.random_control import instance_generator
 from explanations.compute.attribution.result import Attribution
 from explanations.compute.attribution.scheduling import run_chunks
 from explanations.compute.hf.alignment import NO_WORD, WordPieces, pool_words
+from explanations.compute.hf.first_token import first_token_twin
 
 Work = TypeVar("Work")
 Result = TypeVar("Result")
@@ -93,6 +95,11 @@ class HFClassifier:
         """Return the device of the model's parameters."""
         return next(self.model.parameters()).device
 
+    @cached_property
+    def _first_token(self) -> nn.Module:
+        """Return the model, its last layer computed for the first token where possible."""
+        return first_token_twin(self.model) or self.model
+
     @property
     def embedding(self) -> nn.Module:
         """Return the model's input (word) embedding layer."""
@@ -109,7 +116,11 @@ class HFClassifier:
         embeds: torch.Tensor | None = None,
         attentions: bool = False,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
-        """Return the logits [B, C] in the dataset's label order (and attentions if asked)."""
+        """Return the logits [B, C] in the dataset's label order (and attentions if asked).
+
+        Without attentions the pass runs on the first-token twin
+        (:mod:`explanations.compute.hf.first_token`): the same logits, less work.
+        """
         arguments: dict[str, Any] = {"attention_mask": mask}
         if input_ids is not None:
             arguments["input_ids"] = input_ids
@@ -119,7 +130,7 @@ class HFClassifier:
             arguments["token_type_ids"] = types
         if attentions:
             arguments["output_attentions"] = True
-        output = self.model(**arguments)
+        output = (self.model if attentions else self._first_token)(**arguments)
         logits = output.logits
         if self.label_order is not None:
             logits = logits[:, list(self.label_order)]
