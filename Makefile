@@ -28,7 +28,7 @@ install-dev: $(VENV)/.installed-dev
 
 demo: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo $(DEMO_ARGS)
+	$(PY) manage.py load_demo --host http://$(HOST):$(PORT) $(DEMO_ARGS)
 
 run: demo
 	$(PY) manage.py runserver $(HOST):$(PORT)

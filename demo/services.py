@@ -42,7 +42,11 @@ class DemoAccount:
 
 
 def demo_researcher_ensure() -> tuple[User, DemoAccount]:
-    """Create (or reset) the demo researcher and return it with its credentials."""
+    """Create the demo researcher (or restore its printed password) and return its credentials.
+
+    A password that already matches is left alone: setting it again would change the stored
+    hash and so end every session of the demo account at each ``make run``.
+    """
     if settings.PRODUCTION:
         raise RuntimeError(
             "The demo account has a published password; it is not created in production."
@@ -52,7 +56,8 @@ def demo_researcher_ensure() -> tuple[User, DemoAccount]:
     user, _ = user_model.objects.get_or_create(
         username=username, defaults={"email": f"{username}@example.org"}
     )
-    user.set_password(DEMO_PASSWORD)
+    if not user.check_password(DEMO_PASSWORD):
+        user.set_password(DEMO_PASSWORD)
     user.is_staff = True
     user.is_superuser = True
     user.save()
