@@ -168,6 +168,8 @@ def instance_detail(request: HttpRequest, name: str, external_id: str) -> HttpRe
             "models": models,
             "model": chosen,
             "explanations": explanations,
+            # one model: every explanation of it saw the same words
+            "seen": explanations[0]["seen"] if explanations else None,
             "prediction": prediction,
             "gold": labels[instance.gold_label] if instance.gold_label is not None else None,
             "predicted": labels[prediction.label] if prediction else None,
