@@ -53,6 +53,7 @@ bench: install-dev
 	$(PY) -m bench.hf_attribution
 	$(PY) -m bench.scores
 	$(PY) -m bench.analysis
+	$(PY) -m bench.power
 
 clean:
 	rm -rf var/db.sqlite3* var/models var/media

@@ -13,6 +13,8 @@ is None with a reason, never NaN. Modules, by role:
 * ``bradley_terry``: pairwise preferences; ``simulation``: simulatability;
 * ``aided``: aided-task accuracy, reliance and time; ``rationales``: human
   rationales; ``review``: expert review summaries.
+* ``power``: power by simulation of a rating study, fitted by the fast Wald tests
+  of ``crossed_wald``.
 
 Submodules are imported explicitly (``from analysis.compute.agreement import ...``)
 so that using one does not load statsmodels for all.
