@@ -54,6 +54,7 @@ bench: install-dev
 	$(PY) -m bench.scores
 	$(PY) -m bench.analysis
 	$(PY) -m bench.power
+	$(PY) -m bench.participants
 
 clean:
 	rm -rf var/db.sqlite3* var/models var/media

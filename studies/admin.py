@@ -1,6 +1,10 @@
 """Read-mostly admin for studies; designs change through the study pages and services."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from .models import (
     Assignment,
@@ -13,6 +17,45 @@ from .models import (
     Study,
     StudyList,
 )
+from .services.researchers import researcher_make
+
+User = get_user_model()
+
+
+# django.contrib.auth registers User first (it precedes studies in INSTALLED_APPS); the
+# same admin comes back with one more action.
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class ResearcherUserAdmin(UserAdmin):
+    """Django's user admin, plus "Make researcher" (active, not staff, not superuser)."""
+
+    actions = ["make_researcher"]
+
+    # Only for those who may change users (it can demote a superuser), not those who may view.
+    @admin.action(description="Make researcher (not staff, not superuser)", permissions=["change"])
+    def make_researcher(self, request: HttpRequest, queryset: QuerySet) -> None:
+        # Demoting oneself would lock the acting admin out of this very page.
+        skipped = queryset.filter(pk=request.user.pk).exists()
+        made = [
+            researcher_make(user=user).get_username()
+            for user in queryset.exclude(pk=request.user.pk)
+        ]
+        if made:
+            self.message_user(
+                request,
+                f"Made researcher(s): {', '.join(made)}. They keep their own studies "
+                "and no longer reach the admin.",
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                f"Left unchanged: {request.user.get_username()} (you); an admin cannot demote "
+                "themselves here.",
+                messages.WARNING,
+            )
 
 
 @admin.register(Study)
