@@ -7,6 +7,7 @@ entering by a link; :func:`participant_from_session` returns None for anyone els
 invited expert reaches only the study they were invited to.
 """
 
+import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 from statistics import median
@@ -14,7 +15,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from .contracts import ResponseRow, ShownRow
@@ -80,11 +81,37 @@ def participant_from_session(session: SessionBase, study: Study) -> Participant 
     return Participant.objects.filter(pk=pk, study=study).select_related("study").first()
 
 
+def participant_by_uid(uid: uuid.UUID) -> Participant | None:
+    """Return the participant a flow URL names, with their study and assignment, in one query."""
+    return Participant.objects.select_related("study", "assignment").filter(uid=uid).first()
+
+
+def assignment_of(participant: Participant) -> Assignment | None:
+    """Return the participant's assignment, or None (no query when it was read with them)."""
+    try:
+        return participant.assignment
+    except Assignment.DoesNotExist:
+        return None
+
+
 def trial_current(assignment: Assignment) -> Trial | None:
-    """Return the first unanswered trial, or None when every trial is answered."""
+    """Return the first unanswered trial, or None when every trial is answered.
+
+    The trial carries the assignment's ``n_total`` and ``n_practice`` trial counts, read in
+    the same query.
+    """
+    siblings = (
+        Trial.objects.filter(assignment=OuterRef("assignment")).order_by().values("assignment")
+    )
     return (
         assignment.trials.filter(response__isnull=True)
         .select_related("item")
+        .annotate(
+            n_total=Subquery(siblings.annotate(n=Count("pk")).values("n")),
+            n_practice=Subquery(
+                siblings.filter(role=StudyItem.Role.PRACTICE).annotate(n=Count("pk")).values("n")
+            ),
+        )
         .order_by("position")
         .first()
     )
@@ -100,7 +127,7 @@ def participant_step(participant: Participant) -> str:
         return "consent"
     if participant.instructions_read_at is None:
         return "instructions"
-    assignment = Assignment.objects.filter(participant=participant).first()
+    assignment = assignment_of(participant)
     if assignment is None:
         return "consent"
     if assignment.status == Assignment.Status.ACTIVE:
@@ -160,10 +187,20 @@ def _median_minutes(spans: list[timedelta]) -> float | None:
     return round(median(s.total_seconds() for s in spans) / 60, 2) if spans else None
 
 
+def participants_consented(study: Study) -> QuerySet[Participant]:
+    """Return the study's participants who agreed to take part.
+
+    Someone who only saw the consent page (or declined) never took a place: they are not
+    counted and not listed (participants entered by a service before consenting included).
+    """
+    return Participant.objects.filter(study=study, consented_at__isnull=False)
+
+
 def study_progress(study: Study) -> dict[str, Any]:
-    """Return live progress: participants by status, list fill, median times, check failures."""
+    """Return live progress: consented participants by status, list fill, median times,
+    check failures."""
     by_status = dict(
-        Participant.objects.filter(study=study)
+        participants_consented(study)
         .values_list("status")
         .annotate(n=Count("pk"))
         .values_list("status", "n")
@@ -186,9 +223,11 @@ def study_progress(study: Study) -> dict[str, Any]:
         )
         .order_by("index")
     ]
-    completed = Participant.objects.filter(
-        study=study, status=Participant.Status.COMPLETED, consented_at__isnull=False
-    ).values_list("consented_at", "completed_at")
+    completed = (
+        participants_consented(study)
+        .filter(status=Participant.Status.COMPLETED)
+        .values_list("consented_at", "completed_at")
+    )
     spans = [done - start for start, done in completed if done is not None and start is not None]
     trial_ms = [
         r.server_duration_ms
@@ -210,7 +249,6 @@ def study_progress(study: Study) -> dict[str, Any]:
             "completed": by_status.get(Participant.Status.COMPLETED, 0),
             "returned": by_status.get(Participant.Status.RETURNED, 0),
             "timed_out": by_status.get(Participant.Status.TIMED_OUT, 0),
-            "declined": by_status.get(Participant.Status.DECLINED, 0),
             "turned_away_full": by_status.get(Participant.Status.FULL, 0),
         },
         "places": {
@@ -241,10 +279,10 @@ def preview_answer(
 
 
 def participants_of(study: Study) -> QuerySet[Participant]:
-    """Return the study's participants with ``n_responses``, ``n_failed`` (failed checks)
-    and ``excluded`` (True when they have an active exclusion), in order of arrival."""
+    """Return the study's consented participants with ``n_responses``, ``n_failed`` (failed
+    checks) and ``excluded`` (True when they have an active exclusion), in order of arrival."""
     return (
-        Participant.objects.filter(study=study)
+        participants_consented(study)
         .select_related("assignment__study_list", "invitation")
         .annotate(
             n_responses=Count("responses", distinct=True),

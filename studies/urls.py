@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from .views import adjudication, participant, researcher
+from .views import adjudication, entry, participant, researcher
 
 researcher_patterns = [
     path("", researcher.study_list, name="study-list"),
@@ -34,8 +34,9 @@ researcher_patterns = [
 ]
 
 participant_patterns = [
-    path("<uuid:study_uid>/", participant.entry, name="entry"),
-    path("invite/<str:token>/", participant.invitation_entry, name="invitation"),
+    path("<uuid:study_uid>/", entry.entry, name="entry"),
+    path("<uuid:study_uid>/join/<str:token>/", entry.join, name="join"),
+    path("invite/<str:token>/", entry.invitation_entry, name="invitation"),
     path("p/<uuid:uid>/", participant.resume, name="resume"),
     path("p/<uuid:uid>/consent/", participant.consent, name="consent"),
     path("p/<uuid:uid>/instructions/", participant.instructions, name="instructions"),

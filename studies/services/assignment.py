@@ -1,8 +1,11 @@
 """The assignment engine: who is who, which list each participant gets, and releases.
 
-A participant is found again by their external ids (``PROLIFIC_PID``; MTurk ``workerId``;
-an invitation token) or by their session, so a reload, a new tab or a new browser resumes
-them; each participant holds at most one :class:`Assignment`, ever.
+A participant is found again by their external ids (``PROLIFIC_PID``, bound to the
+``SESSION_ID`` it first came with; MTurk ``workerId``; an invitation token) or by their
+session, so a reload, a new tab or a new browser resumes them; each participant holds at
+most one :class:`Assignment`, ever, and a browser's session at most one participant per
+study. An arrival stores nothing (:func:`participant_arrive`); the row is created when
+the person agrees to take part.
 
 The next participant gets the least-filled list that still has room. On PostgreSQL the
 list row is taken with ``SELECT ... FOR UPDATE SKIP LOCKED`` (the queue pattern): two
@@ -36,10 +39,21 @@ from studies.models import (
 )
 from studies.types.base import ItemRef, TrialSpec, get_type
 
-from .errors import NotYours, Rejected, StudyFull, StudyNotOpen, TimeLimitPassed
+from .errors import (
+    AlreadyTakingPart,
+    NotYours,
+    Rejected,
+    StudyFull,
+    StudyNotOpen,
+    TimeLimitPassed,
+)
 
 PICK_ATTEMPTS = 400
 MTURK_PREVIEW = "ASSIGNMENT_ID_NOT_AVAILABLE"
+TIME_LIMIT_PASSED = (
+    "The time limit for this study has passed, so your place was given to someone else. "
+    "Your answers so far are kept."
+)
 
 
 @dataclass(frozen=True)
@@ -77,22 +91,7 @@ def _find(study: Study, ids: EntryIds, invitation: Invitation | None) -> Partici
     return None
 
 
-def participant_enter(
-    *,
-    study: Study,
-    ids: EntryIds,
-    invitation: Invitation | None = None,
-    current: Participant | None = None,
-    simulated: bool = False,
-) -> Participant:
-    """Return the participant arriving with ``ids``: the same person again, or a new one.
-
-    ``simulated`` marks a new participant as simulated by the software, not a person.
-
-    ``current`` is the participant this browser's session already holds for the study;
-    it is resumed by an anonymous entry. A used invitation resumes its participant and
-    never creates another. Raise :class:`Rejected` when the study is not open to them.
-    """
+def _check_ids(study: Study, ids: EntryIds, invitation: Invitation | None) -> None:
     if ids.source == Participant.Source.PROLIFIC and not ids.prolific_pid.strip():
         raise Rejected("The Prolific link is missing PROLIFIC_PID.")
     if ids.source == Participant.Source.MTURK:
@@ -104,29 +103,98 @@ def participant_enter(
         invitation is None or invitation.study_id != study.pk
     ):
         raise NotYours("This invitation is not valid for this study.")
+
+
+def _masked(external_id: str) -> str:
+    """Return ``external_id`` with its middle hidden, enough for its owner to recognise it."""
+    keep = max(1, min(4, len(external_id) // 4))
+    return f"{external_id[:keep]}…{external_id[-keep:]}" if external_id else ""
+
+
+def _described(participant: Participant) -> str:
+    if participant.prolific_pid:
+        return f"the participant with Prolific ID {_masked(participant.prolific_pid)}"
+    if participant.mturk_worker_id:
+        return f"the participant with MTurk worker ID {_masked(participant.mturk_worker_id)}"
+    if participant.source == Participant.Source.INVITED:
+        return "an invited participant"
+    return "an anonymous participant"
+
+
+def participant_arrive(
+    *,
+    study: Study,
+    ids: EntryIds,
+    invitation: Invitation | None = None,
+    current: Participant | None = None,
+) -> Participant | None:
+    """Return the participant arriving with ``ids`` if they are known, or None for a newcomer.
+
+    Nothing is created: a newcomer gets a row and a place only when they agree to take part
+    (:func:`~studies.services.participants.participant_join`). A known MTurk worker who comes
+    back through another HIT assignment is updated to submit to the current one.
+
+    ``current`` is the participant this browser's session already holds for the study; an
+    anonymous entry resumes them. Raise :class:`Rejected` when the link is incomplete, the
+    study is not open to newcomers from this source, a Prolific ID arrives with another
+    ``SESSION_ID`` than the one it is bound to, and :class:`AlreadyTakingPart` when the
+    session holds someone else (one place per browser and study).
+    """
+    _check_ids(study, ids, invitation)
     existing = _find(study, ids, invitation)
-    if (
-        existing is None
-        and ids.source == Participant.Source.ANONYMOUS
-        and current is not None
-        and current.study_id == study.pk
-        and current.source == Participant.Source.ANONYMOUS
-    ):
+    if ids.source == Participant.Source.ANONYMOUS and current is not None:
         existing = current
+    if current is not None and current.study_id == study.pk and current != existing:
+        raise AlreadyTakingPart(
+            f"This browser already takes part in this study as {_described(current)}. "
+            "One browser holds one place in a study, so it cannot start another one.",
+            participant=current,
+        )
+    if existing is None:
+        _check_open(study, ids.source)
+        return None
+    if (
+        ids.source == Participant.Source.PROLIFIC
+        and existing.prolific_session_id != ids.prolific_session_id
+    ):
+        # Prolific starts a new SESSION_ID only for a new submission: this is not the session
+        # the place was given to.
+        raise Rejected(
+            "This Prolific ID already takes part in this study under another Prolific session "
+            "(SESSION_ID). Please continue through the link of your first submission.",
+            status=409,
+        )
+    if ids.source == Participant.Source.MTURK and existing.status != Participant.Status.COMPLETED:
+        # The worker came back through another HIT assignment: submit to the current one.
+        Participant.objects.filter(pk=existing.pk).update(
+            mturk_assignment_id=ids.mturk_assignment_id,
+            mturk_hit_id=ids.mturk_hit_id,
+            mturk_submit_to=ids.mturk_submit_to,
+        )
+        existing.refresh_from_db()
+    return existing
+
+
+def participant_enter(
+    *,
+    study: Study,
+    ids: EntryIds,
+    invitation: Invitation | None = None,
+    current: Participant | None = None,
+    simulated: bool = False,
+) -> Participant:
+    """Return the participant arriving with ``ids``: the same person again, or a new one.
+
+    ``simulated`` marks a new participant as simulated by the software, not a person. A new
+    participant has no place until :func:`~studies.services.participants.participant_consent`;
+    the participant pages create them only then, through ``participant_join``.
+
+    A used invitation resumes its participant and never creates another. Raise
+    :class:`Rejected` as :func:`participant_arrive` does.
+    """
+    existing = participant_arrive(study=study, ids=ids, invitation=invitation, current=current)
     if existing is not None:
-        if (
-            ids.source == Participant.Source.MTURK
-            and existing.status != Participant.Status.COMPLETED
-        ):
-            # The worker came back through another HIT assignment: submit to the current one.
-            Participant.objects.filter(pk=existing.pk).update(
-                mturk_assignment_id=ids.mturk_assignment_id,
-                mturk_hit_id=ids.mturk_hit_id,
-                mturk_submit_to=ids.mturk_submit_to,
-            )
-            existing.refresh_from_db()
         return existing
-    _check_open(study, ids.source)
     participant = Participant(
         study=study,
         source=ids.source,
@@ -152,7 +220,7 @@ def participant_enter(
                 )
     except IntegrityError:
         # The same person arrived twice at once (two tabs): both get the one row.
-        again = _find(study, ids, invitation)
+        again = participant_arrive(study=study, ids=ids, invitation=invitation)
         if again is None:
             raise
         return again
@@ -302,23 +370,43 @@ def assignments_release_expired(*, study: Study, now: datetime | None = None) ->
     return len(expired)
 
 
-def assignment_check_deadline(*, participant: Participant, now: datetime | None = None) -> None:
-    """Release the participant's assignment if its deadline passed; raise TimeLimitPassed then."""
+def assignment_release_if_late(*, assignment: Assignment, now: datetime) -> bool:
+    """Release ``assignment`` if it is active past its deadline; return whether it was.
+
+    The caller holds the assignment's row lock (``select_for_update``) in its transaction.
+    """
+    if assignment.status != Assignment.Status.ACTIVE or assignment.deadline >= now:
+        return False
+    _end(assignment, Assignment.Status.RELEASED, Participant.Status.TIMED_OUT, now)
+    return True
+
+
+def assignment_check_deadline(
+    *,
+    participant: Participant,
+    assignment: Assignment | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Release the participant's assignment if its deadline passed; raise TimeLimitPassed then.
+
+    ``assignment``, when the caller read it with the participant, spares the locked re-read
+    in the common case of an assignment that is not active or still within its time.
+    """
     now = now or timezone.now()
+    if assignment is not None and (
+        assignment.status != Assignment.Status.ACTIVE or assignment.deadline >= now
+    ):
+        return
     with transaction.atomic():
-        assignment = (
+        locked = (
             Assignment.objects.select_for_update()
             .filter(participant=participant, status=Assignment.Status.ACTIVE)
             .first()
         )
-        if assignment is None or assignment.deadline >= now:
+        if locked is None or not assignment_release_if_late(assignment=locked, now=now):
             return
-        _end(assignment, Assignment.Status.RELEASED, Participant.Status.TIMED_OUT, now)
     participant.refresh_from_db()
-    raise TimeLimitPassed(
-        "The time limit for this study has passed, so your place was given to someone else. "
-        "Your answers so far are kept."
-    )
+    raise TimeLimitPassed(TIME_LIMIT_PASSED)
 
 
 def participant_withdraw(*, participant: Participant, now: datetime | None = None) -> Participant:

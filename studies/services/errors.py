@@ -1,5 +1,7 @@
 """Why a participant's request was refused, with the HTTP status it maps to."""
 
+from studies.models import Participant
+
 
 class Rejected(Exception):
     """A refused request: nothing was changed; ``message`` is shown to the person."""
@@ -23,6 +25,16 @@ class StudyNotOpen(Rejected):
     """The study is a draft or closed."""
 
     status = 410
+
+
+class AlreadyTakingPart(Rejected):
+    """This browser's session already holds another participant of the study (one place per browser)."""
+
+    status = 409
+
+    def __init__(self, message: str, *, participant: Participant) -> None:
+        super().__init__(message)
+        self.participant = participant
 
 
 class NotYours(Rejected):

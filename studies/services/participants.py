@@ -1,4 +1,9 @@
-"""A participant's steps outside the trials: consent, instructions, questionnaire, completion."""
+"""A participant's steps outside the trials: consent, instructions, questionnaire, completion.
+
+The participant pages create a participant only when they agree to take part
+(:func:`participant_join`): until then an entry link stores nothing, so people who only
+look at the consent page neither take a place nor appear in the study's figures.
+"""
 
 from collections.abc import Mapping
 from datetime import datetime
@@ -8,10 +13,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from studies.models import Assignment, Participant, QuestionnaireAnswer, Study
+from studies.models import Assignment, Invitation, Participant, QuestionnaireAnswer, Study
 
-from .assignment import assignment_start
-from .errors import OutOfOrder, StudyNotOpen
+from .assignment import EntryIds, assignment_start, participant_enter
+from .errors import OutOfOrder, StudyFull, StudyNotOpen
 
 MAX_TEXT = 5000
 
@@ -43,6 +48,36 @@ def participant_consent(
         participant.refresh_from_db()
     assignment_start(participant=participant, now=now)
     participant.refresh_from_db()
+    return participant
+
+
+def participant_join(
+    *,
+    study: Study,
+    ids: EntryIds,
+    invitation: Invitation | None = None,
+    current: Participant | None = None,
+    now: datetime | None = None,
+) -> Participant:
+    """Create the participant arriving with ``ids`` as they agree to take part, with their place.
+
+    One transaction: the row, the consent and the list place are stored together or not at
+    all (a study closed meanwhile stores nothing). Someone already known (the same Prolific
+    ID or MTurk worker from another tab, a used invitation) is returned as they are. When
+    every list is full the participant is kept, consented and marked full, without a place,
+    so a reload tells them so again. Raise :class:`Rejected` as ``participant_arrive`` does.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        participant = participant_enter(
+            study=study, ids=ids, invitation=invitation, current=current
+        )
+        if participant.status not in (Participant.Status.ENTERED, Participant.Status.CONSENTED):
+            return participant
+        try:
+            participant = participant_consent(participant=participant, agree=True, now=now)
+        except StudyFull:
+            participant.refresh_from_db()  # kept, marked full: every list had its k people
     return participant
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from studies.models import Assignment, Participant, Response, Study, Trial
 from studies.types.base import get_type
 
-from .assignment import assignment_check_deadline
+from .assignment import TIME_LIMIT_PASSED, assignment_release_if_late
 from .errors import NotYours, OutOfOrder, Rejected, StudyNotOpen, TimeLimitPassed
 from .snapshots import trial_view
 
@@ -36,8 +36,13 @@ class Submitted:
 
 def trial_mark_shown(*, trial: Trial, now: datetime | None = None) -> Trial:
     """Record when the trial was first shown (a reload keeps the first time)."""
-    Trial.objects.filter(pk=trial.pk, shown_at__isnull=True).update(shown_at=now or timezone.now())
-    trial.refresh_from_db(fields=["shown_at"])
+    if trial.shown_at is not None:
+        return trial
+    now = now or timezone.now()
+    if Trial.objects.filter(pk=trial.pk, shown_at__isnull=True).update(shown_at=now):
+        trial.shown_at = now
+    else:  # another tab showed it first
+        trial.refresh_from_db(fields=["shown_at"])
     return trial
 
 
@@ -51,6 +56,16 @@ def _client_ms(raw: Any) -> int | None:
     return value if 0 <= value <= MAX_CLIENT_MS else None
 
 
+def _assignment_locked(participant: Participant) -> Assignment | None:
+    """Return the participant's assignment with its study, its row locked until commit."""
+    return (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("study_list__study")
+        .filter(participant_id=participant.pk)
+        .first()
+    )
+
+
 def response_submit(
     *,
     participant: Participant,
@@ -60,92 +75,125 @@ def response_submit(
     client_duration_ms: Any = None,
     now: datetime | None = None,
 ) -> Submitted:
-    """Validate and store one answer to ``trial_id`` by ``participant``."""
+    """Validate and store one answer to ``trial_id`` by ``participant``.
+
+    Everything is read under the assignment's row lock, in a handful of queries: a second
+    copy of the same POST waits for the first and is then acknowledged.
+    """
     now = now or timezone.now()
     key = (idempotency_key or "").strip()
     if not key or len(key) > MAX_KEY:
         raise Rejected(f"Every answer needs an idempotency key of 1 to {MAX_KEY} characters.")
-    duplicate = _acknowledged(key=key, participant=participant)
-    if duplicate is not None:
-        return duplicate
-    study = Study.objects.get(pk=participant.study_id)
-    if study.status != Study.Status.LIVE:
-        raise StudyNotOpen("This study is closed; no more answers are accepted.")
-    assignment_check_deadline(participant=participant, now=now)
-    with transaction.atomic():
-        assignment = (
-            Assignment.objects.select_for_update().filter(participant_id=participant.pk).first()
-        )
-        if assignment is None:
-            raise NotYours("You have no assignment in this study.")
-        # A second copy of the same POST may have waited on the lock while the first committed.
-        duplicate = _acknowledged(key=key, participant=participant)
-        if duplicate is not None:
-            return duplicate
-        trial = (
-            Trial.objects.filter(pk=trial_id, assignment=assignment).select_related("item").first()
-            if isinstance(trial_id, int)
-            else None
-        )
-        if trial is None:
-            raise NotYours("This trial is not part of your assignment.")
-        if assignment.status == Assignment.Status.RELEASED:
-            raise TimeLimitPassed(
-                "The time limit for this study has passed, so your place was given to someone "
-                "else. Your answers so far are kept."
-            )
-        if assignment.status == Assignment.Status.RETURNED:
-            raise Rejected(
-                "You withdrew from this study; no more answers are accepted.", status=409
-            )
-        if Response.objects.filter(trial=trial).exists():
-            raise OutOfOrder("This trial is already answered; answers cannot be changed.")
-        current = (
-            Trial.objects.filter(assignment=assignment, response__isnull=True)
-            .order_by("position")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if current != trial.pk:
-            raise OutOfOrder("Please answer the trials in order: this is not your current trial.")
-        kind = get_type(study.study_type)
-        view = trial_view(
-            study=study,
-            snapshot=trial.item.frozen,
-            role=trial.role,
-            phase=trial.phase,
-            payload=trial.payload,
-            expected=trial.item.expected,
-        )
-        try:
-            value = kind.clean_answer(view, data)
-        except ValidationError as exc:
-            raise Rejected(" ".join(exc.messages), status=400) from exc
-        try:
-            with transaction.atomic():
-                response = Response.objects.create(
-                    trial=trial,
+    try:
+        with transaction.atomic():
+            assignment = _assignment_locked(participant)
+            duplicate = _acknowledged(key=key, participant=participant)
+            if duplicate is not None:
+                return duplicate
+            if assignment is None:
+                raise NotYours("You have no assignment in this study.")
+            study = assignment.study_list.study
+            if study.status != Study.Status.LIVE:
+                raise StudyNotOpen("This study is closed; no more answers are accepted.")
+            late = assignment_release_if_late(assignment=assignment, now=now)
+            if not late:
+                return _store(
                     participant=participant,
-                    value=value,
-                    passed=kind.passes(view, value),
-                    idempotency_key=key,
-                    shown_at=trial.shown_at,
-                    answered_at=now,
-                    client_duration_ms=_client_ms(client_duration_ms),
+                    assignment=assignment,
+                    study=study,
+                    trial_id=trial_id,
+                    data=data,
+                    key=key,
+                    client_duration_ms=client_duration_ms,
+                    now=now,
                 )
-                kind.after_response(view, value)
-        except IntegrityError:
-            again = Response.objects.filter(idempotency_key=key, participant=participant).first()
-            if again is None:
-                raise OutOfOrder(
-                    "This trial is already answered; answers cannot be changed."
-                ) from None
-            return Submitted(again, created=False, finished=_finished(assignment.pk))
-        finished = not Trial.objects.filter(assignment=assignment, response__isnull=True).exists()
-        if finished:
-            Assignment.objects.filter(pk=assignment.pk).update(
-                status=Assignment.Status.COMPLETED, finished_at=now
-            )
+    except IntegrityError:
+        # Only a concurrent answer to the same trial, or a key already used, gets here.
+        again = Response.objects.filter(idempotency_key=key, participant=participant).first()
+        if again is None:
+            raise OutOfOrder("This trial is already answered; answers cannot be changed.") from None
+        return Submitted(again, created=False, finished=_finished(again.trial.assignment_id))
+    participant.refresh_from_db()
+    raise TimeLimitPassed(TIME_LIMIT_PASSED)  # raised after the release is committed
+
+
+def _pending(assignment: Assignment) -> list[Trial]:
+    """Return the current trial and the one after it (fewer when the assignment ends)."""
+    return list(
+        Trial.objects.filter(assignment=assignment, response__isnull=True)
+        .select_related("item")
+        .order_by("position")[:2]
+    )
+
+
+def _refuse(assignment: Assignment, trial_id: int | None) -> None:
+    """Raise why ``trial_id`` cannot be answered now (it is not the current trial)."""
+    trial = (
+        Trial.objects.filter(pk=trial_id, assignment=assignment).first()
+        if isinstance(trial_id, int)
+        else None
+    )
+    if trial is None:
+        raise NotYours("This trial is not part of your assignment.")
+    _check_status(assignment)
+    if Response.objects.filter(trial=trial).exists():
+        raise OutOfOrder("This trial is already answered; answers cannot be changed.")
+    raise OutOfOrder("Please answer the trials in order: this is not your current trial.")
+
+
+def _check_status(assignment: Assignment) -> None:
+    if assignment.status == Assignment.Status.RELEASED:
+        raise TimeLimitPassed(TIME_LIMIT_PASSED)
+    if assignment.status == Assignment.Status.RETURNED:
+        raise Rejected("You withdrew from this study; no more answers are accepted.", status=409)
+
+
+def _store(
+    *,
+    participant: Participant,
+    assignment: Assignment,
+    study: Study,
+    trial_id: int | None,
+    data: Mapping[str, Any],
+    key: str,
+    client_duration_ms: Any,
+    now: datetime,
+) -> Submitted:
+    """Store the answer to the current trial; the caller holds the assignment's lock."""
+    pending = _pending(assignment)
+    if not pending or pending[0].pk != trial_id:
+        _refuse(assignment, trial_id)
+    trial = pending[0]
+    _check_status(assignment)
+    kind = get_type(study.study_type)
+    view = trial_view(
+        study=study,
+        snapshot=trial.item.frozen,
+        role=trial.role,
+        phase=trial.phase,
+        payload=trial.payload,
+        expected=trial.item.expected,
+    )
+    try:
+        value = kind.clean_answer(view, data)
+    except ValidationError as exc:
+        raise Rejected(" ".join(exc.messages), status=400) from exc
+    response = Response.objects.create(
+        trial=trial,
+        participant=participant,
+        value=value,
+        passed=kind.passes(view, value),
+        idempotency_key=key,
+        shown_at=trial.shown_at,
+        answered_at=now,
+        client_duration_ms=_client_ms(client_duration_ms),
+    )
+    kind.after_response(view, value)
+    finished = len(pending) == 1
+    if finished:
+        Assignment.objects.filter(pk=assignment.pk).update(
+            status=Assignment.Status.COMPLETED, finished_at=now
+        )
     return Submitted(response, created=True, finished=finished)
 
 

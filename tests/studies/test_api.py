@@ -188,7 +188,10 @@ def test_invited_expert_reaches_only_their_study(api, researcher, corpus):
     assert invited.status_code == 201
     url = invited.json()[0]["url"]
     expert = Client()
-    assert expert.get(url, follow=True).status_code == 200
+    page = expert.get(url, follow=True)
+    assert page.status_code == 200
+    assert b"invited" in page.content  # the consent page of their own study
+    expert.post(page.request["PATH_INFO"], {"agree": "yes"})
     participant = Participant.objects.get(study=mine)
     # The anonymous link of the other (invitation-only) study refuses them; their own
     # participant pages only ever show their own study.

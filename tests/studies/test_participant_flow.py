@@ -180,7 +180,10 @@ def test_anonymous_link_resumes_by_session(researcher, corpus, study_type):
     last = answer_all(client, resumed)
     done = client.get(last["Location"])
     assert study.completion_code.encode() in done.content
-    Client().get(f"/s/{study.uid}/", follow=True)
+    newcomer = Client()
+    page = newcomer.get(f"/s/{study.uid}/", follow=True)
+    assert Participant.objects.filter(study=study).count() == 1  # nobody until they agree
+    newcomer.post(page.request["PATH_INFO"], {"agree": "yes"})
     assert Participant.objects.filter(study=study).count() == 2
 
 
@@ -227,7 +230,7 @@ def test_someone_elses_trial_is_refused(researcher, corpus):
 
 
 def test_second_copy_that_waited_on_the_lock_is_acknowledged(researcher, corpus, monkeypatch):
-    """A double-click: the second copy passes the early key check, then the first commits."""
+    """A double-click: the second copy waits on the assignment's lock while the first commits."""
     study = _study(researcher, corpus, "plausibility_rating")
     client = Client()
     response = consent_and_read(client, client.get(f"/s/{study.uid}/?PROLIFIC_PID=dc", follow=True))
@@ -235,19 +238,19 @@ def test_second_copy_that_waited_on_the_lock_is_acknowledged(researcher, corpus,
     trial = Trial.objects.select_related("item").get(pk=trial_id)
     participant = Participant.objects.get(study=study)
     data = good_answer(trial)
-    real_check = responses.assignment_check_deadline
+    real_lock = responses._assignment_locked
     first: list[responses.Submitted] = []
 
-    def first_copy_commits_meanwhile(**kwargs):
-        monkeypatch.setattr(responses, "assignment_check_deadline", real_check)
+    def first_copy_commits_meanwhile(*args):
+        monkeypatch.setattr(responses, "_assignment_locked", real_lock)
         first.append(
             responses.response_submit(
                 participant=participant, trial_id=trial_id, data=data, idempotency_key=key
             )
         )
-        return real_check(**kwargs)
+        return real_lock(*args)
 
-    monkeypatch.setattr(responses, "assignment_check_deadline", first_copy_commits_meanwhile)
+    monkeypatch.setattr(responses, "_assignment_locked", first_copy_commits_meanwhile)
     second = responses.response_submit(
         participant=participant, trial_id=trial_id, data=data, idempotency_key=key
     )
