@@ -52,9 +52,7 @@ def test_every_method_is_one_aligned_row_within_one_screen(
     grid = page.get_by_role("region", name="Every method's word scores")
     rows = grid.locator("tbody tr")
     assert rows.count() == len(METHODS)
-    assert [rows.nth(i).locator("th").inner_text() for i in range(len(METHODS))] == sorted(
-        METHODS
-    )
+    assert [rows.nth(i).locator("th").inner_text() for i in range(len(METHODS))] == sorted(METHODS)
     # The same word sits in the same column in every row.
     lefts = page.evaluate(
         """() => [...document.querySelectorAll('.method-grid tbody tr')].map(
@@ -71,7 +69,7 @@ def test_every_method_is_one_aligned_row_within_one_screen(
     # Each cell carries its colour (blue for, orange against) and its score as text.
     first = rows.filter(has=page.get_by_role("rowheader", name="grad_input")).locator("td")
     assert "0.25" in first.nth(3).get_attribute("title")
-    assert "rgb(33, 102, 172)" == first.nth(1).evaluate("e => getComputedStyle(e).backgroundColor")
+    assert first.nth(1).evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(33, 102, 172)"
     assert contrast_problems(page) == []
 
     # The scores in the cells on demand, with the keyboard: hidden, then shown.
