@@ -8,17 +8,17 @@ grey. The ``random`` control is always drawn in black, and listed even when a st
 lacks it. SVG output is deterministic (fixed hash salt, no date), so exports diff cleanly.
 """
 
+from __future__ import annotations
+
 import io
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+from analysis.services.inputs import CONTROL_METHOD, NO_EXPLANATION, NO_HIGHLIGHTS
 
-matplotlib.use("Agg")
-from matplotlib.axes import Axes  # noqa: E402  (after choosing the headless backend)
-from matplotlib.figure import Figure  # noqa: E402
-
-from analysis.services.inputs import CONTROL_METHOD, NO_EXPLANATION, NO_HIGHLIGHTS  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 CONTROL_COLOUR = "#000000"
 # Okabe-Ito without black (kept for the control) and with yellow last (low contrast on white).
@@ -239,6 +239,8 @@ def _figure(spec: Mapping[str, Any]) -> Figure:
     width, height = size
     if spec["kind"] in ("method_means", "strengths", "estimates"):
         height = 1.3 + 0.45 * (len(spec["rows"]) + 1)
+    from matplotlib.figure import Figure  # see plot_render
+
     fig = Figure(figsize=(width, height), layout="constrained")
     draw(fig, spec)
     if spec["kind"] != "scatter":
@@ -250,6 +252,11 @@ def plot_render(spec: Mapping[str, Any], *, name: str, fmt: str) -> bytes:
     """Return plot ``name`` drawn from ``spec`` as ``fmt`` ("svg" or "png") bytes."""
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    # Imported here, not at the top: matplotlib (tens of MB) is needed when a plot is drawn,
+    # not by every web process that imports the views. Figures are drawn without pyplot,
+    # so no backend is chosen.
+    import matplotlib
+
     with matplotlib.rc_context(
         {"svg.hashsalt": f"elephant-{name}", "svg.fonttype": "none", "font.size": 9}
     ):

@@ -2,11 +2,8 @@ from django.apps import AppConfig
 
 
 class ExplanationsConfig(AppConfig):
+    # No ready() importing the job bodies: they load torch, which the web tier must not.
+    # The job runner imports them by dotted path (explanations.services.jobs.SHARD_BODIES).
     default_auto_field = "django.db.models.BigAutoField"
     name = "explanations"
     verbose_name = "Datasets, models and explanations"
-
-    def ready(self) -> None:
-        # Register the shard handlers of sharded jobs (explain, score) in every process,
-        # Celery workers included.
-        from explanations.services import computing  # noqa: F401, PLC0415

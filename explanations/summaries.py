@@ -4,13 +4,8 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
-
-from explanations.compute.summary import MeanCI, mean_with_bootstrap_ci  # noqa: E402
-from explanations.models import ClassifierModel, Dataset, Score  # noqa: E402
+from explanations.compute.summary import MeanCI, mean_with_bootstrap_ci
+from explanations.models import ClassifierModel, Dataset, Score
 
 SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (
     ("comprehensiveness_aopc", "faithfulness", "Comprehensiveness (AOPC) ↑"),
@@ -119,8 +114,14 @@ def agreement_plot_svg(taus: dict[str, list[float]], *, title: str) -> str:
     """Return an SVG box-and-strip plot of Kendall tau with attention, one row per method."""
     if not taus:
         return ""
+    # Imported here, not at the top: matplotlib (tens of MB) is needed when a page draws
+    # this plot, not by every web process that imports the views. A Figure, not pyplot:
+    # no global figure state shared by a server's threads, and no backend to choose.
+    from matplotlib.figure import Figure
+
     methods = list(taus)
-    fig, ax = plt.subplots(figsize=(7, 0.55 * len(methods) + 1.2))
+    fig = Figure(figsize=(7, 0.55 * len(methods) + 1.2))
+    ax = fig.subplots()
     ax.boxplot(
         [taus[m] for m in methods], vert=False, tick_labels=methods, widths=0.5, showfliers=False
     )
@@ -134,6 +135,5 @@ def agreement_plot_svg(taus: dict[str, list[float]], *, title: str) -> str:
     fig.tight_layout()
     out = io.StringIO()
     fig.savefig(out, format="svg")
-    plt.close(fig)
     svg = out.getvalue()
     return svg[svg.index("<svg") :]

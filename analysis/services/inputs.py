@@ -2,6 +2,9 @@
 
 Nothing here computes a statistic: it numbers participants, items (instances),
 explanations and methods, and reads each explanation's frozen faithfulness scores.
+Pairwise choices are built in :mod:`analysis.services.preferences`, their one user: their
+type comes with Bradley-Terry (scipy.stats), which the pages importing this module for
+its names need not load.
 """
 
 from collections.abc import Sequence
@@ -12,7 +15,6 @@ import numpy as np
 
 from analysis.compute.answers import RatingAnswers
 from analysis.compute.arrays import FloatArray
-from analysis.compute.bradley_terry import PairwiseChoices
 
 from .tables import Column, Table
 
@@ -108,26 +110,4 @@ def rating_data(
         instance_ids=tuple(instance_ids),
         faithfulness={name: np.asarray(v, dtype=np.float64) for name, v in faithfulness.items()},
         columns={c.metric or c.name: c.name for c in metrics},
-    )
-
-
-def pairwise_choices(rows: Sequence[dict[str, Any]], methods: tuple[str, ...]) -> PairwiseChoices:
-    """Return the preferences of ``rows``; a tie keeps the left method as ``winner``."""
-    participant, item, winner, loser, tie = [], [], [], [], []
-    for row in rows:
-        is_tie = row["choice_side"] == "tie"
-        first = row["left_method"] if is_tie else row["chosen_method"]
-        second = row["right_method"] if is_tie else row["rejected_method"]
-        participant.append(row["participant_id"])
-        item.append(row["instance_id"])
-        winner.append(methods.index(first))
-        loser.append(methods.index(second))
-        tie.append(is_tie)
-    return PairwiseChoices(
-        participant=np.asarray(participant, dtype=np.int64),
-        item=np.asarray(item, dtype=np.int64),
-        winner=np.asarray(winner, dtype=np.int64),
-        loser=np.asarray(loser, dtype=np.int64),
-        method_names=methods,
-        tie=np.asarray(tie, dtype=bool),
     )

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from analysis.compute.agreement import krippendorff_alpha_long
-from analysis.compute.bradley_terry import bradley_terry
+from analysis.compute.bradley_terry import PairwiseChoices, bradley_terry
 from analysis.compute.result import finite_or_none
 from studies.models import Study
 
@@ -22,7 +22,6 @@ from .inputs import (
     headline_metrics,
     included_rows,
     method_order,
-    pairwise_choices,
 )
 from .options import AnalysisOptions
 from .tables import Table
@@ -145,3 +144,25 @@ def preference_section(
         }
     }
     return section, plots
+
+
+def pairwise_choices(rows: Sequence[dict[str, Any]], methods: tuple[str, ...]) -> PairwiseChoices:
+    """Return the preferences of ``rows``; a tie keeps the left method as ``winner``."""
+    participant, item, winner, loser, tie = [], [], [], [], []
+    for row in rows:
+        is_tie = row["choice_side"] == "tie"
+        first = row["left_method"] if is_tie else row["chosen_method"]
+        second = row["right_method"] if is_tie else row["rejected_method"]
+        participant.append(row["participant_id"])
+        item.append(row["instance_id"])
+        winner.append(methods.index(first))
+        loser.append(methods.index(second))
+        tie.append(is_tie)
+    return PairwiseChoices(
+        participant=np.asarray(participant, dtype=np.int64),
+        item=np.asarray(item, dtype=np.int64),
+        winner=np.asarray(winner, dtype=np.int64),
+        loser=np.asarray(loser, dtype=np.int64),
+        method_names=methods,
+        tie=np.asarray(tie, dtype=bool),
+    )

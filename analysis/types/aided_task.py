@@ -5,7 +5,6 @@ highlights) and, when the model's prediction is shown, follows it 60% of the tim
 
 from typing import Any
 
-from analysis.services.tasks import aided_section
 from analysis.types.base import AnalysisType, SimulatedPerson, register
 from studies.types.base import TrialView
 
@@ -16,7 +15,7 @@ class AidedTaskAnalysis(AnalysisType):
     section_key = "aided"
     section_template = None  # drawn by analysis/_results.html
     section_title = "Aided task: accuracy, reliance and time"
-    section_builder = staticmethod(aided_section)
+    section_builder = "analysis.services.tasks.aided_section"
 
     def answer(self, person: SimulatedPerson, view: TrialView, instance_id: int) -> Any:
         snap = view.snapshot

@@ -13,6 +13,7 @@ from random import Random
 from typing import Any, ClassVar, TypeVar
 
 from django.core.exceptions import ValidationError
+from django.utils.module_loading import import_string
 
 from analysis.services.options import AnalysisOptions
 from analysis.services.tables import Table
@@ -82,9 +83,12 @@ class AnalysisType:
     # ``section``, the section's dict with its ``title``). The built-in types leave it None:
     # ``analysis/_results.html`` draws their sections itself.
     section_template: ClassVar[str | None] = "analysis/_section.html"
-    # A service function computing the section from the same keyword arguments as
-    # :meth:`section` (wrap it in ``staticmethod``); a type sets it or overrides ``section``.
-    section_builder: ClassVar[Callable[..., SectionResult] | None] = None
+    # The dotted path of a service function computing the section from the same keyword
+    # arguments as :meth:`section`; a type sets it or overrides ``section``. A path, not the
+    # function: the builders import the statistics (scipy, statsmodels, numba), which only
+    # the analysis page needs when it computes, not every web process when it registers
+    # the types at start-up.
+    section_builder: ClassVar[str | None] = None
 
     def section(
         self,
@@ -97,7 +101,8 @@ class AnalysisType:
         """Return the type's results section (JSON-safe) and its plots' data, by plot name."""
         if self.section_builder is None:
             raise NotImplementedError
-        return self.section_builder(
+        builder: Callable[..., SectionResult] = import_string(self.section_builder)
+        return builder(
             study=study, responses=responses, study_methods=study_methods, options=options
         )
 

@@ -6,7 +6,6 @@ with the study's first flag (e.g. correct) when it is positive, else the second.
 from string import ascii_uppercase
 from typing import Any
 
-from analysis.services.reviews import review_section
 from analysis.types.base import AnalysisType, SimulatedPerson, register
 from studies.types.base import TrialView
 
@@ -17,7 +16,7 @@ class ExpertReviewAnalysis(AnalysisType):
     section_key = "review"
     section_template = None  # drawn by analysis/_results.html
     section_title = "Expert review"
-    section_builder = staticmethod(review_section)
+    section_builder = "analysis.services.reviews.review_section"
 
     def answer(self, person: SimulatedPerson, view: TrialView, instance_id: int) -> Any:
         explanations = view.snapshot["explanations"]

@@ -5,7 +5,6 @@ the frozen order, so the sides drawn do not matter); a careless one always picks
 
 from typing import Any
 
-from analysis.services.preferences import preference_section
 from analysis.types.base import AnalysisType, SimulatedPerson, register
 from studies.types.base import TrialView
 
@@ -16,7 +15,7 @@ class PairwisePreferenceAnalysis(AnalysisType):
     section_key = "preference"
     section_template = None  # drawn by analysis/_results.html
     section_title = "Pairwise preferences"
-    section_builder = staticmethod(preference_section)
+    section_builder = "analysis.services.preferences.preference_section"
 
     def answer(self, person: SimulatedPerson, view: TrialView, instance_id: int) -> Any:
         explanations = view.snapshot["explanations"]

@@ -6,7 +6,6 @@ person's compliance."""
 
 from typing import Any
 
-from analysis.services.ratings import rating_section
 from analysis.types.base import AnalysisType, SimulatedPerson, register
 from studies.types.base import TrialView
 
@@ -17,7 +16,7 @@ class PlausibilityRatingAnalysis(AnalysisType):
     section_key = "rating"
     section_template = None  # drawn by analysis/_results.html
     section_title = "Plausibility ratings"
-    section_builder = staticmethod(rating_section)
+    section_builder = "analysis.services.ratings.rating_section"
 
     def answer(self, person: SimulatedPerson, view: TrialView, instance_id: int) -> Any:
         slider = view.options["scale"] == "slider"

@@ -6,7 +6,6 @@ sometimes adding one more; gold items are answered with the known rationale."""
 from random import Random
 from typing import Any
 
-from analysis.services.tasks import rationale_section
 from analysis.types.base import AnalysisType, SimulatedPerson, register
 from studies.types.base import TrialView
 
@@ -17,7 +16,7 @@ class RationaleAnnotationAnalysis(AnalysisType):
     section_key = "rationales"
     section_template = None  # drawn by analysis/_results.html
     section_title = "Rationale annotation: agreement"
-    section_builder = staticmethod(rationale_section)
+    section_builder = "analysis.services.tasks.rationale_section"
 
     def answer(self, person: SimulatedPerson, view: TrialView, instance_id: int) -> Any:
         n_tokens = len(view.snapshot["instance"]["tokens"])

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from analysis.services.simulatability import simulation_section
 from analysis.types.base import AnalysisType, SimulatedPerson
 from studies.types.base import TrialView
 
@@ -40,7 +39,7 @@ class SimulationAnalysis(AnalysisType):
     section_key = "simulation"
     section_template = None  # drawn by analysis/_results.html
 
-    section_builder = staticmethod(simulation_section)
+    section_builder = "analysis.services.simulatability.simulation_section"
 
     def answer(self, person: SimulatedPerson, view: TrialView, instance_id: int) -> Any:
         return predict_model(person, view)

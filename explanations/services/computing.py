@@ -3,48 +3,29 @@
 ``explanations_compute`` and ``scores_compute`` create a :class:`Job` over the instances
 still missing something (re-running skips what is done, and returns an unsaved, done job
 when nothing is missing; ``force`` recomputes) and run it in-process or on Celery (see
-:mod:`explanations.services.jobs`). The shard handlers below turn rows into arrays, call
-the pure functions of ``explanations.compute``, and write the results back with upserts.
+:mod:`explanations.services.jobs`). The shard bodies, which turn rows into arrays, call
+the pure functions of ``explanations.compute`` and write the results back with upserts,
+are :mod:`explanations.jobs.explain` and :mod:`explanations.jobs.score`.
+
+Only the commands that compute (and the demo loader) import this module: it loads the
+model (torch) to refuse a job early when the model has no weights here.
 """
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import Count, Q
 
-from explanations.compute.faithfulness import (
-    DEFAULT_BINS,
-    MODEL_METRICS,
-    SCORE_METRICS,
-    faithfulness_scores,
-)
-from explanations.compute.plausibility import Rationale, plausibility_scores
-from explanations.compute.registry import method_parameters, methods_resolve
-from explanations.compute.score_names import (
-    RANDOMIZATION_SPEARMAN,
-    TAU_LOO,
-    metric_kind,
-    paired_metric,
-)
-from explanations.models import (
-    ClassifierModel,
-    Dataset,
-    Explanation,
-    HumanRationale,
-    Instance,
-    Job,
-    Score,
-)
+from explanations.compute.faithfulness import DEFAULT_BINS, MODEL_METRICS, SCORE_METRICS
+from explanations.compute.registry import methods_resolve
+from explanations.compute.score_names import RANDOMIZATION_SPEARMAN
+from explanations.models import ClassifierModel, Dataset, Explanation, Job, Score
 
-from .bulk import explanation_rows_upsert
-from .jobs import job_create, job_run, shard_handler
-from .methods import known_methods_ensure
+from .jobs import job_create, job_run
 from .progress import Progress, no_progress
 from .runtime import runtime_for
 
-EXPLAIN_BATCH = 32
 DEFAULT_METRICS: tuple[str, ...] = (
     *MODEL_METRICS,
     "agreement_tau",
@@ -102,43 +83,6 @@ def explanations_compute(
         parameters={"methods": methods, "params": params or {}, "force": force},
     )
     return job_run(job, progress=progress, wait=wait)
-
-
-@shard_handler(Job.Kind.EXPLAIN)
-def _explain_shard(job: Job, instance_ids: list[int]) -> None:
-    assert job.model is not None
-    runtime = runtime_for(job.model)
-    kind = job.model.architecture
-    methods: list[str] = job.parameters["methods"]
-    params: dict[str, dict[str, Any]] = job.parameters.get("params", {})
-    force: bool = job.parameters.get("force", False)
-    method_ids = known_methods_ensure()
-    instances = {i.pk: i for i in Instance.objects.filter(pk__in=instance_ids)}
-    done = set(
-        Explanation.objects.filter(
-            model=job.model,
-            instance_id__in=instance_ids,
-            method_id__in=[method_ids[m] for m in methods],
-        ).values_list("instance_id", "method__name")
-    )
-    for method in methods:
-        resolved = method_parameters(method, kind, **params.get(method, {}))
-        todo = [pk for pk in instance_ids if force or (pk, method) not in done]
-        for start in range(0, len(todo), EXPLAIN_BATCH):
-            chunk = todo[start : start + EXPLAIN_BATCH]
-            began = time.perf_counter()
-            attributions = runtime.explain([instances[pk] for pk in chunk], method, resolved)
-            seconds = (time.perf_counter() - began) / len(chunk)
-            explanation_rows_upsert(
-                model_id=job.model.pk,
-                rows=[
-                    (pk, method_ids[method], [float(x) for x in a.scores], resolved)
-                    for pk, a in zip(chunk, attributions, strict=True)
-                ],
-                extras=[{k: float(v) for k, v in a.extras.items()} for a in attributions],
-                target_labels=[int(a.target) for a in attributions],
-                compute_seconds=[seconds] * len(chunk),
-            )
 
 
 def scores_compute(
@@ -206,129 +150,3 @@ def scores_compute(
         parameters={"methods": chosen, "metrics": wanted, "bins": list(bins)},
     )
     return job_run(job, progress=progress, wait=wait)
-
-
-@shard_handler(Job.Kind.SCORE)
-def _score_shard(job: Job, instance_ids: list[int]) -> None:
-    assert job.model is not None
-    methods: list[str] = job.parameters["methods"]
-    wanted: list[str] = job.parameters["metrics"]
-    bins: list[float] = job.parameters["bins"]
-    rows = list(
-        Explanation.objects.filter(
-            model=job.model, instance_id__in=instance_ids, method__name__in=methods
-        )
-        .select_related("method", "instance")
-        .order_by("instance_id")
-    )
-    by_instance: dict[int, dict[str, Explanation]] = {}
-    for explanation in rows:
-        by_instance.setdefault(explanation.instance_id, {})[explanation.method.name] = explanation
-    # Only instances explained by every chosen method enter the shared batch.
-    ids = [pk for pk in instance_ids if len(by_instance.get(pk, {})) == len(methods)]
-    if not ids:
-        return
-    instances = [by_instance[pk][methods[0]].instance for pk in ids]
-    results: dict[tuple[int, str], dict[str, tuple[float | None, str]]] = {}
-    families = [m for m in wanted if m != "plausibility"]
-    if families:
-        runtime = runtime_for(job.model)
-        erasure = runtime.erasure_inputs(instances)
-        explanations = {
-            m: erasure.restrict([by_instance[pk][m].scores for pk in ids]) for m in methods
-        }
-        randomized = None
-        if RANDOMIZATION_SPEARMAN in families:
-            # The re-initialised model is explained with each method's default parameters.
-            random_runtime = runtime.randomized(int(job.parameters.get("seed", 0)))
-            kind = job.model.architecture
-            randomized = {
-                m: erasure.restrict(
-                    [
-                        a.scores
-                        for a in random_runtime.explain(instances, m, method_parameters(m, kind))
-                    ]
-                )
-                for m in methods
-            }
-        # Omission is leave-one-out by definition (p_c(x) - p_c(x without token i), same
-        # target): when stored, tau_loo reuses it instead of re-running every deletion.
-        omission = dict(
-            Explanation.objects.filter(
-                model=job.model, instance_id__in=ids, method__name="omission"
-            ).values_list("instance_id", "scores")
-        )
-        loo = (
-            erasure.restrict([omission[pk] for pk in ids])
-            if TAU_LOO in families and len(omission) == len(ids)
-            else None
-        )
-        computed = faithfulness_scores(
-            erasure.probability_fn,
-            erasure.seqs,
-            explanations,
-            erasure.contexts,
-            metrics=families,
-            bins=bins,
-            randomized=randomized,
-            leave_one_out=loo,
-        )
-        for method, per_instance in computed.items():
-            for pk, scores in zip(ids, per_instance, strict=True):
-                entry = results.setdefault((pk, method), {})
-                for metric, value in scores.values.items():
-                    entry[metric] = (value, scores.reasons.get(metric, ""))
-    if "plausibility" in wanted:
-        rationales: dict[int, list[Rationale]] = {}
-        for r in HumanRationale.objects.filter(instance_id__in=ids).order_by(
-            "instance_id", "annotator"
-        ):
-            rationales.setdefault(r.instance_id, []).append(
-                Rationale(
-                    annotator=r.annotator,
-                    indices=r.token_indices if r.soft_scores is None else None,
-                    soft=r.soft_scores,
-                )
-            )
-        for pk in ids:
-            if pk not in rationales:
-                continue
-            for method in methods:
-                # Words past an imported model's maximum length are left out (unseen).
-                explanation = by_instance[pk][method]
-                seen = int(explanation.extras.get("seen_words", len(explanation.scores)))
-                p = plausibility_scores(
-                    explanation.scores[:seen], [r.within(seen) for r in rationales[pk]]
-                )
-                entry = results.setdefault((pk, method), {})
-                for metric, value in p.mean.items():
-                    entry[metric] = (value, p.reasons.get(metric, ""))
-                for annotator, annotator_values in p.per_annotator.items():
-                    for metric, value in annotator_values.items():
-                        name = paired_metric(metric, annotator)
-                        entry[name] = (value, p.reasons.get(name, ""))
-    score_rows = []
-    for (pk, method), entry_values in results.items():
-        explanation = by_instance[pk][method]
-        for metric, (value, reason) in entry_values.items():
-            parameters: dict[str, Any] = (
-                {"bins": bins} if metric.startswith(("comprehensiveness", "sufficiency")) else {}
-            )
-            if value is None and reason:
-                parameters["undefined_because"] = reason
-            score_rows.append(
-                Score(
-                    explanation=explanation,
-                    metric=metric,
-                    kind=metric_kind(metric),
-                    value=value,
-                    parameters=parameters,
-                )
-            )
-    Score.objects.bulk_create(
-        score_rows,
-        batch_size=2000,
-        update_conflicts=True,
-        unique_fields=["explanation", "metric"],
-        update_fields=["kind", "value", "parameters", "updated_at"],
-    )

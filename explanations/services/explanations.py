@@ -6,12 +6,15 @@ files (our subword JSONL, Thermostat's JSON lines) go to a model imported with
 to our words as computed explanations are (see :mod:`explanations.io.subword`).
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from explanations.compute.hf.alignment import POOLINGS
@@ -37,9 +40,10 @@ from explanations.models import ClassifierModel, Dataset, Explanation, Instance
 
 from .bulk import ExplanationRow, explanation_rows_copy_stream, explanation_rows_upsert
 from .methods import known_methods_ensure
-from .model_store import ModelUnavailable
 from .progress import Progress, no_progress
-from .runtime import HFRuntime, runtime_for
+
+if TYPE_CHECKING:
+    from .runtime import HFRuntime
 
 ENCODE_CHUNK = 256
 """Instances encoded with the model's tokenizer at a time."""
@@ -84,7 +88,12 @@ def model_for_import(*, name: str, dataset: Dataset, owner: User | None) -> Clas
             label_names=dataset.label_names,
             owner=owner,
         )
-        model.full_clean()
+        try:
+            model.full_clean()
+        except ValidationError as exc:
+            # A name that is not a slug: a refusal naming the field, not a traceback.
+            messages = " ".join(m for ms in exc.message_dict.values() for m in ms)
+            raise ImportFailed([Problem(f"--model {name}", None, "model", messages)]) from exc
         model.save()
         return model
     if not model_writable(model, owner):
@@ -295,6 +304,11 @@ def subword_explanations_import(
         lines = list(
             iter_subword_lines(path, instances=instances, methods=methods, problems=problems)
         )
+    # Imported here, not at the top: the tokenizer comes with the loaded model (torch,
+    # transformers), which the web tier importing this module must not pay for.
+    from .model_store import ModelUnavailable
+    from .runtime import HFRuntime, runtime_for
+
     try:
         runtime = runtime_for(model)
     except ModelUnavailable as exc:

@@ -1,10 +1,19 @@
 """Sharded jobs: computed in-process by default, by Celery workers when a broker is set.
 
-A job's instances are split into shards (``JobShard`` rows). Each shard is computed in
-its own transaction by :func:`job_shard_run`, which any worker may call: it locks the
-shard row, skips it when already done (a duplicate delivery), and writes with upserts,
-so a retried shard overwrites and never duplicates. Workers on other machines (GPU ones
-included: ``ELEPHANT_DEVICE``) share a job by consuming the same queue.
+A job's instances are split into shards (``JobShard`` rows). Each shard is computed by
+:func:`job_shard_run`, which any worker may call: it claims the shard, skips it when
+already done (a duplicate delivery), and writes with upserts, so a retried shard
+overwrites and never duplicates. Workers on other machines (GPU ones included:
+``ELEPHANT_DEVICE``) share a job by consuming the same queue.
+
+No transaction is open while a shard computes: on SQLite (the embedded default) a
+transaction holds the one write lock of the database, and a participant's answer would
+wait for the whole shard, then fail with "database is locked". A shard's body reads and
+computes outside any transaction, and its results are written, the shard marked done and
+the job's progress counted in one short transaction: all of a shard or nothing.
+
+This module imports no compute code, so the web tier may create and show jobs; the
+bodies (:mod:`explanations.jobs`) are imported by dotted path when a shard runs.
 """
 
 import functools
@@ -17,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from config.celery import app as celery_app
 from explanations.models import ClassifierModel, Dataset, Job, JobShard
@@ -24,18 +34,17 @@ from explanations.models import ClassifierModel, Dataset, Job, JobShard
 from .progress import Progress, no_progress
 
 RUN_SHARD_TASK = "explanations.run_shard"  # defined in explanations/tasks.py
-ShardHandler = Callable[[Job, list[int]], None]
-_handlers: dict[str, ShardHandler] = {}
-
-
-def shard_handler(kind: str) -> Callable[[ShardHandler], ShardHandler]:
-    """Register the function that computes one shard of jobs of ``kind``."""
-
-    def register(function: ShardHandler) -> ShardHandler:
-        _handlers[kind] = function
-        return function
-
-    return register
+# A body reads a shard's inputs and computes (no transaction open), then returns the write
+# of its results, which job_shard_run performs in the transaction that marks the shard done.
+ShardWrite = Callable[[], None]
+ShardBody = Callable[[Job, list[int]], ShardWrite]
+# Each job kind's body, by dotted path: the bodies import torch and load models, which the
+# web tier (importing this module to create and list jobs) must not. They are imported
+# here, and only here, when a shard first runs in a worker or in a command's process.
+SHARD_BODIES: dict[str, str] = {
+    Job.Kind.EXPLAIN: "explanations.jobs.explain.explain_shard",
+    Job.Kind.SCORE: "explanations.jobs.score.score_shard",
+}
 
 
 def job_create(
@@ -80,7 +89,11 @@ def job_create(
 
 
 def job_shard_run(shard_id: int) -> None:
-    """Compute one shard; a shard already done is skipped, a failed one may be retried."""
+    """Compute one shard; a shard already done is skipped, a failed one may be retried.
+
+    Claimed in a short transaction, computed with none open, written in another short
+    one with the shard's status and the job's progress (see the module docstring).
+    """
     with transaction.atomic():
         shard = JobShard.objects.select_for_update().select_related("job").get(pk=shard_id)
         if shard.status == JobShard.Status.DONE:
@@ -93,8 +106,15 @@ def job_shard_run(shard_id: int) -> None:
             status=Job.Status.RUNNING, started_at=timezone.now()
         )
     try:
+        body: ShardBody = import_string(SHARD_BODIES[job.kind])
+        write = body(job, list(shard.instance_ids))
         with transaction.atomic():
-            _handlers[job.kind](job, list(shard.instance_ids))
+            # A duplicate delivery may have finished the shard meanwhile: its results stand,
+            # and the job's progress is counted once.
+            status = JobShard.objects.select_for_update().values_list("status", flat=True)
+            if status.get(pk=shard.pk) == JobShard.Status.DONE:
+                return
+            write()
             JobShard.objects.filter(pk=shard.pk).update(
                 status=JobShard.Status.DONE, finished_at=timezone.now(), error=""
             )

@@ -40,10 +40,8 @@ import numpy as np
 from django import forms
 from django.core.exceptions import ValidationError
 
-from explanations.compute.prediction import predict_proba
 from explanations.compute.tokenize import tokenize
 from explanations.models import Explanation, Instance
-from explanations.services.model_store import ModelUnavailable, model_load
 from studies.models import Study, StudyItem
 
 from .base import Option, Snapshot, TrialView, register
@@ -173,6 +171,11 @@ def _context_tokens(instance: Instance) -> list[str] | None:
 
 def _predict(study: Study, rows: list[tuple[list[str], list[str] | None]]) -> list[list[float]]:
     """Return the model's probabilities on each (tokens, context) row (launch only)."""
+    # Imported here, not at the top: launching this type is the one web request that runs
+    # the model (torch); every web process imports the study types at start-up.
+    from explanations.compute.prediction import predict_proba
+    from explanations.services.model_store import ModelUnavailable, model_load
+
     try:
         module, vocab = model_load(study.model)
     except ModelUnavailable as exc:

@@ -62,7 +62,7 @@ def _broken(job, instance_ids):
 
 def test_a_failed_job_stops_the_demo_with_its_error(tiny_demo, monkeypatch):
     _, _, owner = tiny_demo
-    monkeypatch.setitem(jobs._handlers, Job.Kind.EXPLAIN, _broken)
+    monkeypatch.setitem(jobs.SHARD_BODIES, Job.Kind.EXPLAIN, f"{__name__}._broken")
     with pytest.raises(
         RuntimeError,
         match=r"Compute explanations for model demo-bilstm failed \(job \d+\): "
@@ -74,7 +74,7 @@ def test_a_failed_job_stops_the_demo_with_its_error(tiny_demo, monkeypatch):
 def test_load_demo_reports_a_failed_job_as_a_command_error_not_demo_ready(tiny_demo, monkeypatch):
     _, dataset, _ = tiny_demo
     monkeypatch.setattr(load_demo, "demo_datasets_ensure", lambda **kwargs: [dataset])
-    monkeypatch.setitem(jobs._handlers, Job.Kind.SCORE, _broken)
+    monkeypatch.setitem(jobs.SHARD_BODIES, Job.Kind.SCORE, f"{__name__}._broken")
     out = io.StringIO()
     with pytest.raises(
         CommandError,

@@ -155,13 +155,13 @@ def test_tau_loo_from_stored_omission_equals_recomputed_deletions(tiny):
         assert reused[key] == pytest.approx(value, abs=1e-6)
 
 
+def _broken(job, instance_ids):
+    raise RuntimeError("worker ran out of memory")
+
+
 def test_a_failing_shard_is_a_clear_command_error_not_a_traceback(tiny, monkeypatch):
     model, dataset = tiny
-
-    def broken(job, instance_ids):
-        raise RuntimeError("worker ran out of memory")
-
-    monkeypatch.setitem(jobs._handlers, Job.Kind.EXPLAIN, broken)
+    monkeypatch.setitem(jobs.SHARD_BODIES, Job.Kind.EXPLAIN, f"{__name__}._broken")
     with pytest.raises(
         CommandError, match=r"job \d+ failed: shard 0: RuntimeError\('worker ran out of memory'\)"
     ):

@@ -10,12 +10,12 @@ from django.urls import reverse
 
 from explanations.compute.prediction import predict_proba
 from explanations.compute.tokenize import tokenize
+from explanations.services import model_store
 from explanations.services.computing import explanations_compute
 from explanations.services.model_store import model_load
 from studies import selectors
 from studies.models import Participant, Response, StudyItem, Trial
 from studies.services.lifecycle import study_launch
-from studies.types import counterfactual_simulation
 from studies.types.counterfactual_simulation import choose_targets, parse_edits, top_k_deletion
 from tests.explanations.factories import trained_model
 
@@ -239,9 +239,8 @@ def test_paging_through_a_draft_preview_loads_the_model_once(client, researcher,
     dataset, model = tiny
     study = cf_study(researcher, dataset, model, launch=False)
     client.force_login(researcher)
-    with mock.patch.object(
-        counterfactual_simulation, "model_load", wraps=counterfactual_simulation.model_load
-    ) as loads:
+    # Patched where it is defined: the type imports it when it first needs the model.
+    with mock.patch.object(model_store, "model_load", wraps=model_store.model_load) as loads:
         for position in (1, 2, 3):
             page = client.get(reverse("studies:study-preview-trial", args=[study.pk, position]))
             assert page.status_code == 200
@@ -259,7 +258,7 @@ def test_a_draft_preview_loads_no_model_and_says_launch_computes_the_output(
     )
     client.force_login(researcher)
     failing = mock.patch.object(
-        counterfactual_simulation,
+        model_store,
         "model_load",
         side_effect=AssertionError("a draft's preview loaded the model"),
     )
