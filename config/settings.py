@@ -27,6 +27,18 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name}={value!r}: expected true/false, 1/0, yes/no or on/off")
 
 
+def env_positive_int(name: str, default: int) -> int:
+    """Return the positive whole number in environment variable ``name``."""
+    value = os.environ.get(name) or str(default)
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ImproperlyConfigured(f"{name}={value!r}: expected a whole number of at least 1")
+    return number
+
+
 def env_list(name: str, default: str) -> list[str]:
     """Return the comma-separated environment variable ``name`` as a list."""
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
@@ -109,9 +121,15 @@ TEMPLATES = [
 ]
 
 _default_sqlite = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+# Persistent connections (seconds; 0 closes each after its request): a web worker that
+# opens a PostgreSQL connection per request spends a few milliseconds of every participant's
+# answer on it. The health check drops a connection the server closed.
+CONN_MAX_AGE = int(os.environ.get("ELEPHANT_DB_CONN_MAX_AGE", "60"))
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or _default_sqlite, conn_max_age=0, conn_health_checks=True
+        os.environ.get("DATABASE_URL") or _default_sqlite,
+        conn_max_age=CONN_MAX_AGE,
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -166,7 +184,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # Pages of ELEPHANT_API_PAGE_SIZE rows; ?page_size= is capped (see the settings below).
+    "DEFAULT_PAGINATION_CLASS": "explanations.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -183,6 +202,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The schema and its docs are for signed-in users, like the API they describe.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # No validator badge: Swagger UI would send the schema's address to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.openapi.add_error_responses",
+    ],
+    # Scores and the per-model summary share one name for faithfulness | plausibility.
+    "ENUM_NAME_OVERRIDES": {"ScoreKindEnum": "explanations.models.Score.Kind"},
 }
 
 # Background work: in-process by default; Celery workers when a broker is configured.
@@ -198,6 +227,29 @@ ELEPHANT_SHARD_SIZE = int(os.environ.get("ELEPHANT_SHARD_SIZE", "64"))
 # Rows x subword pieces in one forward and backward pass of an imported Hugging Face model
 # (integrated gradients counts each step as a row): the memory bound of attribution.
 ELEPHANT_MAX_BATCH_TOKENS = int(os.environ.get("ELEPHANT_MAX_BATCH_TOKENS", "8192"))
+
+# Import limits (README, "Limits"). A text is what a participant reads in one trial and
+# every explanation stores one score per token of it: 5,000 tokens (about 4,000 words, a
+# quarter of an hour's reading) is past any study trial and ten times what a BERT-style
+# model reads (512 pieces), yet holds a long review or article whole. One unlimited
+# record of 2.1 M tokens made its dataset page take 5 s and one API page 63 MB. Raise it
+# for longer documents (whole scientific articles, as in ERASER's Evidence Inference);
+# storage and page weight grow linearly with it.
+ELEPHANT_MAX_TOKENS_PER_INSTANCE = env_positive_int("ELEPHANT_MAX_TOKENS_PER_INSTANCE", 5000)
+# Characters of one text (text or text_b): 5,000 tokens of ordinary prose are about 30,000
+# characters; this bounds a text whose "tokens" are huge (a long run without spaces is one
+# token). It stays under Python's CSV cell limit (131,072); set above it, CSV cells are
+# read up to it.
+ELEPHANT_MAX_CHARS_PER_TEXT = env_positive_int("ELEPHANT_MAX_CHARS_PER_TEXT", 100_000)
+# REST API pages: the default number of rows, and the most ?page_size= may ask for.
+# Instances and explanations (rows that grow with the text) page by 10, at most 25.
+ELEPHANT_API_PAGE_SIZE = env_positive_int("ELEPHANT_API_PAGE_SIZE", 50)
+ELEPHANT_API_MAX_PAGE_SIZE = env_positive_int("ELEPHANT_API_MAX_PAGE_SIZE", 200)
+
+# Participants' data (README, "Participants' data"): days after a study closes until
+# `manage.py erase_platform_ids` erases its participants' Prolific and MTurk ids. 90 days
+# leaves time for late bonuses, rejections and disputes on the platform; pseudonyms stay.
+ELEPHANT_PLATFORM_ID_RETENTION_DAYS = env_positive_int("ELEPHANT_PLATFORM_ID_RETENTION_DAYS", 90)
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

@@ -94,7 +94,14 @@ def model_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
     dataset = selectors.dataset_access(request.user, name)
-    page = Paginator(dataset.instances.order_by("position"), 50).get_page(request.GET.get("page"))
+    # The list shows ids and truncated texts: the token columns (the bulk of a long
+    # instance) are not read, and each row's link reuses the one dataset row.
+    instances = (
+        dataset.instances.order_by("position")
+        .select_related("dataset")
+        .defer("tokens", "token_offsets", "tokens_b", "token_offsets_b")
+    )
+    page = Paginator(instances, 50).get_page(request.GET.get("page"))
     models = (
         selectors.models_visible_to(request.user)
         .filter(dataset=dataset)

@@ -4,6 +4,7 @@ from explanations.compute.hf.alignment import POOLINGS
 from explanations.io.datasets import FORMATS
 from explanations.io.subword import FORMATS as EXPLANATION_FORMATS
 from explanations.models import ClassifierModel, Dataset, Explanation, Instance, Job, Score
+from explanations.summaries import SUMMARY_METRICS
 
 
 class DatasetSerializer(serializers.ModelSerializer):
@@ -151,6 +152,12 @@ class DatasetUploadSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=[f for f in FORMATS if f != "eraser"], required=False)
     labels = serializers.ListField(child=serializers.CharField(), required=False)
     description = serializers.CharField(required=False, allow_blank=True, default="")
+    append = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Add the file's new ids to an existing dataset of yours. Without it a name "
+        "already in use is refused, saying what the file would add.",
+    )
 
 
 class ExplanationUploadSerializer(serializers.Serializer):
@@ -201,4 +208,62 @@ class ModelImportSerializer(serializers.Serializer):
         allow_blank=True,
         default="",
         help_text="dataset_label=model_label pairs, e.g. neg=NEGATIVE,pos=POSITIVE.",
+    )
+
+
+class DatasetImportResultSerializer(DatasetSerializer):
+    """An imported dataset, with how many instances were new, unchanged and had rationales."""
+
+    created = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    rationales = serializers.IntegerField()
+
+    class Meta(DatasetSerializer.Meta):
+        fields = [*DatasetSerializer.Meta.fields, "created", "unchanged", "rationales"]
+
+
+class ExplanationImportResultSerializer(ClassifierModelSerializer):
+    """The model the explanations were imported into, with how many were written."""
+
+    written = serializers.IntegerField()
+
+    class Meta(ClassifierModelSerializer.Meta):
+        fields = [*ClassifierModelSerializer.Meta.fields, "written"]
+
+
+class SummaryColumnSerializer(serializers.Serializer):
+    metric = serializers.ChoiceField(choices=[m for m, _, _ in SUMMARY_METRICS])
+    kind = serializers.ChoiceField(choices=Score.Kind.choices)
+    label = serializers.CharField()  # type: ignore[assignment]  # the column's, not Field.label
+
+
+class SummaryCellSerializer(serializers.Serializer):
+    """Mean and 95% bootstrap CI over instances; null where no instance has a value."""
+
+    metric = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Score.Kind.choices)
+    mean = serializers.FloatField(allow_null=True)
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+    n = serializers.IntegerField(help_text="Instances with a value.")
+    n_undefined = serializers.IntegerField(help_text="Instances whose value is undefined.")
+
+
+class SummaryRowSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    computed = serializers.BooleanField(help_text="False for the random floor when not computed.")
+    cells = SummaryCellSerializer(many=True)
+
+
+class ScoreSummarySerializer(serializers.Serializer):
+    """A model's methods by metrics, each metric labelled faithfulness or plausibility."""
+
+    model = serializers.CharField()
+    dataset = serializers.CharField()
+    floor_method = serializers.CharField()
+    columns = SummaryColumnSerializer(many=True)
+    rows = SummaryRowSerializer(many=True)
+    attention_agreement_tau = serializers.DictField(
+        child=serializers.ListField(child=serializers.FloatField()),
+        help_text="Per method, each instance's Kendall tau with the attention explanation.",
     )

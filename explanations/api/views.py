@@ -20,6 +20,7 @@ from explanations.services.model_import import label_map_parse, model_archive_im
 from explanations.summaries import attention_agreement, score_summary
 
 from . import filters, serializers
+from .pagination import LongRowPagination
 
 
 def import_failed_response(exc: ImportFailed, filename: str) -> Response:
@@ -64,7 +65,8 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
     @extend_schema(
-        request=serializers.DatasetUploadSerializer, responses=serializers.DatasetSerializer
+        request=serializers.DatasetUploadSerializer,
+        responses={201: serializers.DatasetImportResultSerializer},
     )
     @action(
         detail=False,
@@ -93,6 +95,7 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
                 owner=request.user,  # type: ignore[arg-type]  # authenticated
                 label_names=data.get("labels"),
                 description=data["description"],
+                append=data["append"],
             )
         except ImportFailed as exc:
             return import_failed_response(exc, data["file"].name)
@@ -113,6 +116,7 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
 class InstanceViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = serializers.InstanceSerializer
     filterset_class = filters.InstanceFilter
+    pagination_class = LongRowPagination
 
     def get_queryset(self) -> QuerySet[Instance]:
         return (
@@ -174,6 +178,7 @@ class ClassifierModelViewSet(viewsets.ReadOnlyModelViewSet):
         body = serializers.ClassifierModelSerializer(model).data
         return Response(body, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses=serializers.ScoreSummarySerializer)
     @action(detail=True, methods=["get"], url_path="score-summary")
     def score_summary(self, request: Request, name: str | None = None) -> Response:
         """Methods by metrics: mean and 95% bootstrap CI over instances, each labelled by kind."""
@@ -203,6 +208,7 @@ class ClassifierModelViewSet(viewsets.ReadOnlyModelViewSet):
 class ExplanationViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = serializers.ExplanationSerializer
     filterset_class = filters.ExplanationFilter
+    pagination_class = LongRowPagination
 
     def get_queryset(self) -> QuerySet[Explanation]:
         return (
@@ -213,7 +219,7 @@ class ExplanationViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=serializers.ExplanationUploadSerializer,
-        responses=serializers.ClassifierModelSerializer,
+        responses={201: serializers.ExplanationImportResultSerializer},
     )
     @action(
         detail=False,

@@ -18,6 +18,17 @@ import orjson
 
 from explanations.compute.tokenize import tokenize
 
+from .csv_cells import FedLines, cell_limit_for, csv_error_message, overlong_cell
+from .limits import (
+    MAX_ID_LENGTH,
+    MAX_SPLIT_LENGTH,
+    TextLimits,
+    chars_message,
+    nul_at,
+    nul_message,
+    tokens_message,
+    too_long_message,
+)
 from .lines import iter_json_lines, read_text_lines
 from .problems import ImportFailed, Problem, ProblemCollector
 
@@ -46,7 +57,11 @@ class ParsedInstance:
 
 
 def _check_record(
-    record: Any, line: int, problems: ProblemCollector, seen: dict[str, int]
+    record: Any,
+    line: int,
+    problems: ProblemCollector,
+    seen: dict[str, int],
+    limits: TextLimits | None = None,
 ) -> ParsedInstance | None:
     """Validate one JSONL/CSV record; return None and record problems when it is bad."""
     if not isinstance(record, dict):
@@ -68,6 +83,8 @@ def _check_record(
         problems.add(line, "id", f"expected a string or integer, got {type(raw_id).__name__}")
         return None
     external_id = str(raw_id)
+    if not _strings_ok(record, line, problems):
+        return None
     if external_id in seen:
         problems.add(
             line, "id", f"duplicate id {external_id!r}, first seen on line {seen[external_id]}"
@@ -85,6 +102,11 @@ def _check_record(
         ok = False
     if not ok:
         return None
+    for name in ("text", "text_b"):
+        message = chars_message(record.get(name) or "", limits)
+        if message:
+            problems.add(line, name, message)
+            return None
     parsed = ParsedInstance(
         line=line,
         external_id=external_id,
@@ -100,6 +122,8 @@ def _check_record(
         field_name = "text_b" if parsed.text_b else "text"
         problems.add(line, field_name, "has no tokens; expected some text")
         return None
+    if not _tokens_ok(parsed, line, problems, limits):
+        return None
     rationales = record.get("rationales")
     if rationales is not None:
         checked = _check_rationales(rationales, parsed.explained_length, line, problems)
@@ -108,6 +132,40 @@ def _check_record(
         parsed.rationales = checked
         parsed.rationale_annotators = [f"annotator_{i + 1}" for i in range(len(checked))]
     return parsed
+
+
+def _strings_ok(record: dict[str, Any], line: int, problems: ProblemCollector) -> bool:
+    """Refuse NUL characters in any field, and an id or split longer than its column."""
+    for name, value in record.items():
+        position = nul_at(value)
+        if position:
+            problems.add(line, name, nul_message(position))
+            return False
+    for name, limit, what in (
+        ("id", MAX_ID_LENGTH, "the size of an instance id"),
+        ("split", MAX_SPLIT_LENGTH, "a split name such as train, val or test"),
+    ):
+        value = record.get(name)
+        if not isinstance(value, str | int):  # the type checks that follow name the field
+            continue
+        message = too_long_message(str(value), limit, what)
+        if message:
+            problems.add(line, name, message)
+            return False
+    return True
+
+
+def _tokens_ok(
+    parsed: ParsedInstance, line: int, problems: ProblemCollector, limits: TextLimits | None
+) -> bool:
+    """Refuse an instance whose texts together have more tokens than ``limits`` allow."""
+    message = tokens_message(len(parsed.tokens) + len(parsed.tokens_b), limits)
+    if message:
+        # Name the text that holds most of them: the one to shorten.
+        longer = "text_b" if len(parsed.tokens_b) > len(parsed.tokens) else "text"
+        problems.add(line, longer, message)
+        return False
+    return True
 
 
 def _check_rationales(
@@ -139,7 +197,7 @@ def _check_rationales(
     return checked
 
 
-def read_jsonl(path: Path) -> list[ParsedInstance]:
+def read_jsonl(path: Path, limits: TextLimits | None = None) -> list[ParsedInstance]:
     """Parse a JSONL dataset file; raise :class:`ImportFailed` listing every bad line."""
     problems = ProblemCollector(path)
     seen: dict[str, int] = {}
@@ -148,7 +206,7 @@ def read_jsonl(path: Path) -> list[ParsedInstance]:
         if error:
             problems.add(line, None, error)
         else:
-            parsed = _check_record(obj, line, problems, seen)
+            parsed = _check_record(obj, line, problems, seen, limits)
             if parsed:
                 records.append(parsed)
         if problems.full:
@@ -157,13 +215,23 @@ def read_jsonl(path: Path) -> list[ParsedInstance]:
     return records
 
 
-def read_csv(path: Path) -> list[ParsedInstance]:
-    """Parse a CSV dataset file with a header row; ``rationales`` cells hold JSON."""
+def read_csv(path: Path, limits: TextLimits | None = None) -> list[ParsedInstance]:
+    """Parse a CSV dataset file with a header row; ``rationales`` cells hold JSON.
+
+    A cell is read up to Python's CSV limit of 131,072 characters, or up to the
+    characters-per-text limit when that is larger; a longer cell stops the reading with a
+    problem naming its line and column (the reader cannot resume inside a record).
+    """
     lines = read_text_lines(path)  # UTF-8 and emptiness checks, with line numbers
     problems = ProblemCollector(path)
-    text = "\n".join(t for _, t in lines)
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+    cell_limit = cell_limit_for(limits.max_chars if limits else None)
+    fed = FedLines(lines)
+    reader = csv.DictReader(fed)
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        message = csv_error_message(exc, "\n".join(t for _, t in lines[: fed.taken]), cell_limit)
+        raise ImportFailed([Problem(str(path), lines[fed.taken - 1][0], None, message)]) from exc
     missing = [f for f in ("id", "text", "label") if f not in header]
     if missing:
         raise ImportFailed(
@@ -178,8 +246,24 @@ def read_csv(path: Path) -> list[ParsedInstance]:
         )
     seen: dict[str, int] = {}
     records: list[ParsedInstance] = []
-    for row in reader:
-        line = lines[min(reader.line_num - 1, len(lines) - 1)][0]
+    while True:
+        taken_before = fed.taken
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # The reader's own line_num does not count the line it failed on: the lines
+            # handed to it do.
+            record_text = "\n".join(t for _, t in lines[taken_before : fed.taken])
+            column = overlong_cell(record_text, cell_limit)
+            problems.add(
+                lines[fed.taken - 1][0],
+                header[column] if column is not None and column < len(header) else None,
+                csv_error_message(exc, record_text, cell_limit),
+            )
+            break
+        line = lines[fed.taken - 1][0]
         if None in row:
             problems.add(line, None, f"row has more cells than the header's {len(header)} columns")
             continue
@@ -190,7 +274,7 @@ def read_csv(path: Path) -> list[ParsedInstance]:
             except orjson.JSONDecodeError:
                 problems.add(line, "rationales", "expected a JSON list of token-index lists")
                 continue
-        parsed = _check_record(record, line, problems, seen)
+        parsed = _check_record(record, line, problems, seen, limits)
         if parsed:
             records.append(parsed)
         if problems.full:
@@ -215,7 +299,7 @@ def _document_path(docs_dir: Path, docid: str) -> Path | None:
     return path
 
 
-def read_eraser(folder: Path) -> list[ParsedInstance]:
+def read_eraser(folder: Path, limits: TextLimits | None = None) -> list[ParsedInstance]:
     """Parse a folder in the ERASER benchmark layout (DeYoung et al. 2020).
 
     ``docs/<docid>`` holds whitespace-tokenised text; ``train.jsonl``, ``val.jsonl`` and
@@ -261,6 +345,18 @@ def read_eraser(folder: Path) -> list[ParsedInstance]:
                     problems.add(line, name, "missing or not a string")
             if "evidences" in obj and not isinstance(obj["evidences"], list):
                 problems.add(line, "evidences", "expected a list of evidence groups")
+            if obj.get("query") is not None and not isinstance(obj["query"], str):
+                problems.add(line, "query", f"expected a string, got {type(obj['query']).__name__}")
+            for name in ("annotation_id", "classification", "query", "docids"):
+                position = nul_at(obj.get(name))
+                if position:
+                    problems.add(line, name, nul_message(position))
+            if isinstance(obj.get("annotation_id"), str):
+                message = too_long_message(
+                    obj["annotation_id"], MAX_ID_LENGTH, "the size of an instance id"
+                )
+                if message:
+                    problems.add(line, "annotation_id", message)
             docids = obj.get("docids")
             if docids is not None and not (
                 isinstance(docids, list) and all(isinstance(d, str) and d for d in docids)
@@ -296,6 +392,15 @@ def read_eraser(folder: Path) -> list[ParsedInstance]:
             )
             continue
         text = " ".join(doc_tokens)
+        position = nul_at(text)
+        message = nul_message(position) if position else chars_message(text, limits)
+        if message:
+            problems_out.append(Problem(str(path), line, "docids", f"document {docid!r} {message}"))
+            continue
+        message = chars_message(obj.get("query") or "", limits)
+        if message:
+            problems_out.append(Problem(str(path), line, "query", message))
+            continue
         starts, pos = [], 0
         for tok in doc_tokens:
             starts.append(pos)
@@ -312,6 +417,11 @@ def read_eraser(folder: Path) -> list[ParsedInstance]:
         parsed.tokens, parsed.offsets = tokenize(parsed.text)
         if parsed.text_b:
             parsed.tokens_b, parsed.offsets_b = tokenize(parsed.text_b)
+        message = tokens_message(len(parsed.tokens) + len(parsed.tokens_b), limits)
+        if message:
+            which = f"document {docid!r}" + (" with its query" if pair else "")
+            problems_out.append(Problem(str(path), line, "docids", f"{which} {message}"))
+            continue
         offsets = parsed.offsets_b if pair else parsed.offsets
         selected: set[int] = set()
         for group in obj.get("evidences") or []:
@@ -347,8 +457,8 @@ def read_eraser(folder: Path) -> list[ParsedInstance]:
     return records
 
 
-def read_dataset(path: Path, fmt: str) -> list[ParsedInstance]:
-    """Parse ``path`` in format ``fmt`` (jsonl, csv or eraser)."""
+def read_dataset(path: Path, fmt: str, limits: TextLimits | None = None) -> list[ParsedInstance]:
+    """Parse ``path`` in format ``fmt`` (jsonl, csv or eraser), refusing texts over ``limits``."""
     readers = {"jsonl": read_jsonl, "csv": read_csv, "eraser": read_eraser}
     if fmt not in readers:
         raise ImportFailed(
@@ -361,7 +471,7 @@ def read_dataset(path: Path, fmt: str) -> list[ParsedInstance]:
                 )
             ]
         )
-    return readers[fmt](path)
+    return readers[fmt](path, limits)
 
 
 def guess_format(path: Path) -> str:

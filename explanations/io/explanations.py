@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .limits import nul_at, nul_message
 from .lines import json_objects
 from .problems import ProblemCollector
 
@@ -119,6 +120,10 @@ def iter_explanations(
             continue
         if not isinstance(params, dict):
             problems.add(line, "params", f"expected a JSON object, got {type(params).__name__}")
+            continue
+        position = nul_at(params)
+        if position:
+            problems.add(line, "params", nul_message(position))
             continue
         extras = _seen_words(obj, n_tokens, line, problems)
         if extras is None:

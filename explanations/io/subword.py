@@ -33,6 +33,7 @@ import numpy as np
 
 from explanations.compute.hf.alignment import POOLINGS, WordPieces, pool_words
 
+from .limits import nul_at, nul_message
 from .lines import json_objects
 from .problems import ProblemCollector
 
@@ -131,6 +132,10 @@ def iter_subword_lines(
         if not isinstance(params, dict):
             problems.add(line, "params", f"expected a JSON object, got {type(params).__name__}")
             continue
+        position = nul_at(params)
+        if position:
+            problems.add(line, "params", nul_message(position))
+            continue
         if not _pooling_ok(params, line, problems):
             continue
         key = (ext, method)
@@ -196,6 +201,10 @@ def iter_thermostat_lines(
         params: dict[str, Any] = {}
         explainer = obj.get("explainer")
         if isinstance(explainer, dict) and isinstance(explainer.get("name"), str):
+            position = nul_at(explainer["name"])
+            if position:
+                problems.add(line, "explainer", f"name {nul_message(position)}")
+                continue
             params["explainer"] = explainer["name"]
         yield SubwordLine(
             line, ext, method, ids, None, scores, params, "input_ids", "attributions", outputs

@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from explanations.io.datasets import (
@@ -16,6 +18,7 @@ from explanations.io.datasets import (
     write_csv,
     write_jsonl,
 )
+from explanations.io.limits import TextLimits
 from explanations.io.problems import ImportFailed, Problem
 from explanations.models import Dataset, HumanRationale, Instance
 
@@ -79,10 +82,18 @@ def _check_pairs(records: Sequence[ParsedInstance], path: Path, existing: Datase
     return is_pair
 
 
+def text_limits() -> TextLimits:
+    """Return the configured limits on one instance's size (see the README's Limits)."""
+    return TextLimits(
+        max_tokens=settings.ELEPHANT_MAX_TOKENS_PER_INSTANCE,
+        max_chars=settings.ELEPHANT_MAX_CHARS_PER_TEXT,
+    )
+
+
 def _partition_existing(
     records: Sequence[ParsedInstance], path: Path, dataset: Dataset, labels: list[str]
-) -> tuple[list[ParsedInstance], int]:
-    """Split records into new ones and ones already stored identically; refuse changes."""
+) -> tuple[list[ParsedInstance], int, list[Problem]]:
+    """Split records into new ones, ones already stored identically, and changes (refused)."""
     stored = {
         ext: (text, text_b, gold)
         for ext, text, text_b, gold in dataset.instances.values_list(
@@ -106,9 +117,25 @@ def _partition_existing(
                     "text or label; expected the same record or a new id",
                 )
             )
-    if problems:
-        raise ImportFailed(problems)
-    return new, unchanged
+    return new, unchanged, problems
+
+
+def _append_refusal(
+    path: Path, dataset: Dataset, new: int, unchanged: int, changed: int
+) -> Problem:
+    """Say what importing into existing ``dataset`` would change, and how to allow it."""
+    stored = dataset.instances.count()
+    # Studies refer to datasets by relation name only: explanations must not import studies.
+    live = dataset.studies.filter(status="live").count()
+    return Problem(
+        str(path),
+        None,
+        "name",
+        f"dataset {dataset.name!r} already has {stored} instance(s) ({live} live "
+        f"stud{'y uses' if live == 1 else 'ies use'} it); this file would add {new}, leave "
+        f"{unchanged} unchanged and change {changed} (stored instances are never changed); "
+        "pass --append (append=true over the API) to add them, or choose a new name",
+    )
 
 
 def dataset_import(
@@ -119,16 +146,20 @@ def dataset_import(
     owner: User | None = None,
     label_names: Sequence[str] | None = None,
     description: str = "",
+    append: bool = False,
     progress: Progress = no_progress,
 ) -> DatasetImportResult:
     """Import a dataset file (or ERASER folder) into dataset ``name``, all or nothing.
 
-    Re-importing the same file changes nothing; new ids are added; an id stored with a
-    different text or label is refused. Raise :class:`ImportFailed` naming every problem.
+    A dataset ``name`` that exists is refused, saying what the file would change, unless
+    ``append``: then new ids are added, ids stored with the same text and label are left
+    as they are, and an id stored with a different text or label is refused (stored
+    instances are never changed). Texts over the configured limits are refused (see
+    :func:`text_limits`). Raise :class:`ImportFailed` naming every problem.
     """
     path = Path(path)
     fmt = fmt or guess_format(path)
-    records = read_dataset(path, fmt)
+    records = read_dataset(path, fmt, text_limits())
     existing = Dataset.objects.filter(name=name).first()
     labels = _label_names(records, path, label_names, existing)
     is_pair = _check_pairs(records, path, existing)
@@ -142,13 +173,18 @@ def dataset_import(
                 owner=owner,
                 description=description,
             )
-            dataset.full_clean()
+            _dataset_clean(dataset, path)
             dataset.save()
             new, unchanged = list(records), 0
             start = 0
         else:
             dataset = existing
-            new, unchanged = _partition_existing(records, path, dataset, labels)
+            new, unchanged, changed = _partition_existing(records, path, dataset, labels)
+            if not append:
+                refusal = _append_refusal(path, dataset, len(new), unchanged, len(changed))
+                raise ImportFailed([refusal, *changed])
+            if changed:
+                raise ImportFailed(changed)
             start = dataset.instances.count()
         label_index = {label: i for i, label in enumerate(labels)}
         created_rationales = 0
@@ -191,6 +227,19 @@ def dataset_import(
     return DatasetImportResult(
         dataset=dataset, created=len(new), unchanged=unchanged, rationales=created_rationales
     )
+
+
+def _dataset_clean(dataset: Dataset, path: Path) -> None:
+    """Run ``full_clean``; raise :class:`ImportFailed` naming each refused field."""
+    try:
+        dataset.full_clean()
+    except ValidationError as exc:
+        raise ImportFailed(
+            [
+                Problem(str(path), None, field, " ".join(messages))
+                for field, messages in exc.message_dict.items()
+            ]
+        ) from exc
 
 
 def dataset_records(dataset: Dataset) -> list[dict[str, Any]]:

@@ -147,16 +147,23 @@ def design_payload(study: Study) -> dict[str, Any]:
 
 
 class ParticipantSerializer(serializers.ModelSerializer):
-    list_index = serializers.IntegerField(source="assignment.study_list.index", default=None)
-    assignment_status = serializers.CharField(source="assignment.status", default=None)
+    # Null until the participant consents and is given a list.
+    list_index = serializers.IntegerField(
+        source="assignment.study_list.index", default=None, allow_null=True
+    )
+    assignment_status = serializers.CharField(
+        source="assignment.status", default=None, allow_null=True
+    )
     responses = serializers.IntegerField(source="n_responses", read_only=True)
     excluded = serializers.BooleanField(read_only=True)
+    # The id every export uses; platform ids are kept for payments only (issue #16). No
+    # uid either: it is the participant's own link to their session.
+    pseudonym = serializers.CharField(read_only=True)
 
     class Meta:
         model = Participant
         fields = [
-            "id", "uid", "source", "status", "external_id", "prolific_study_id",
-            "prolific_session_id", "mturk_assignment_id", "mturk_hit_id", "list_index",
+            "id", "pseudonym", "source", "status", "list_index",
             "assignment_status", "responses", "excluded", "entered_at", "consented_at",
             "completed_at", "ended_at",
         ]  # fmt: skip
@@ -164,8 +171,13 @@ class ParticipantSerializer(serializers.ModelSerializer):
 
 
 class ExclusionSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
-    revoked_by = serializers.CharField(source="revoked_by.username", read_only=True, default=None)
+    # Null for an exclusion a rule made with nobody as author, and until it is revoked.
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, default=None, allow_null=True
+    )
+    revoked_by = serializers.CharField(
+        source="revoked_by.username", read_only=True, default=None, allow_null=True
+    )
     active = serializers.BooleanField(read_only=True)
 
     class Meta:

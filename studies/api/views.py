@@ -8,14 +8,14 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.template.loader import render_to_string
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers as drf_serializers
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from studies import selectors
+from studies import privacy_selectors, selectors
 from studies.models import Exclusion, Study
 from studies.services.design import study_create, study_delete, study_update
 from studies.services.exclusions import (
@@ -127,7 +127,12 @@ class StudyViewSet(viewsets.ModelViewSet):
         """Participants by status, per-list fill, median times, attention-check failures."""
         return Response(selectors.study_progress(self.get_object()))
 
-    @extend_schema(responses=serializers.PreviewTrialSerializer(many=True))
+    @extend_schema(
+        responses={
+            200: serializers.PreviewTrialSerializer(many=True),
+            400: OpenApiResponse(description="The study's items cannot be shown; detail says why."),
+        }
+    )
     @action(detail=True, methods=["get"])
     def preview(self, request: Request, pk: str) -> Response:
         """Return the first list's trials as a participant sees them (HTML per trial)."""
@@ -188,7 +193,7 @@ class StudyViewSet(viewsets.ModelViewSet):
     def participants(self, request: Request, pk: str) -> Response:
         """Everyone who entered, with status, list and number of answers (read-only)."""
         study = self.get_object()
-        rows = selectors.participants_of(study)
+        rows = selectors.participants_of(study).select_related("study")
         return Response(serializers.ParticipantSerializer(rows, many=True).data)
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
@@ -198,8 +203,13 @@ class StudyViewSet(viewsets.ModelViewSet):
         study = self.get_object()
         return Response(
             {
-                "responses": selectors.response_rows_flat(study),
-                "questionnaire": selectors.questionnaire_rows(study),
+                # Exported data: participants by pseudonym, no platform ids (issue #16).
+                "responses": privacy_selectors.rows_pseudonymised(
+                    study, selectors.response_rows_flat(study)
+                ),
+                "questionnaire": privacy_selectors.rows_pseudonymised(
+                    study, selectors.questionnaire_rows(study)
+                ),
             }
         )
 

@@ -33,7 +33,7 @@ def test_reimport_creates_no_duplicates(tmp_path):
     path = write_jsonl(tmp_path / "d.jsonl", RECORDS)
     dataset_import(path=path, name="films")
     before = row_counts()
-    result = dataset_import(path=path, name="films")
+    result = dataset_import(path=path, name="films", append=True)
     assert (result.created, result.unchanged) == (0, 3)
     assert row_counts() == before
 
@@ -46,7 +46,7 @@ def test_changed_record_under_same_id_is_refused(tmp_path):
         {"id": "a9", "text": "New one.", "label": "negative"},
     ]
     with pytest.raises(ImportFailed, match=r"line 1, field 'id': id 'a1' is already stored"):
-        dataset_import(path=write_jsonl(tmp_path / "c.jsonl", changed), name="films")
+        dataset_import(path=write_jsonl(tmp_path / "c.jsonl", changed), name="films", append=True)
     assert row_counts() == before
 
 

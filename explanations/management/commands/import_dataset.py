@@ -20,6 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("--labels", help="Comma-separated label names, in index order.")
         parser.add_argument("--owner", help="Username of the researcher who owns it.")
         parser.add_argument("--description", default="")
+        parser.add_argument(
+            "--append",
+            action="store_true",
+            help="Add the file's new ids to an existing dataset --name. Without it an existing "
+            "name is refused, saying what the file would add; stored instances never change.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         owner = None
@@ -37,6 +43,7 @@ class Command(BaseCommand):
                     owner=owner,
                     label_names=labels,
                     description=options["description"],
+                    append=options["append"],
                     progress=progress,
                 )
         except ImportFailed as exc:
