@@ -13,7 +13,12 @@ sits in one folder)::
     report.html        the results page, self-contained and readable offline
     manifest.json      model weights sha256, method and score parameters, seeds,
                        software versions, the study design, the exclusion rules,
-                       and the sha256 of every other file
+                       the consent text, the deletion log, and the sha256 of every
+                       other file
+
+Participants are named by pseudonym only (``p_`` and 16 hex digits, a keyed hash with the
+study's secret; :mod:`studies.pseudonyms`): no file holds a Prolific or MTurk id, a session
+or HIT id, an invitation token or label, or a database id of a participant.
 
 CSV conventions, chosen so ``pandas.read_csv`` and R's ``read.csv`` load the files
 unchanged: UTF-8, comma-separated, ``\\n`` line ends, quoted only when needed,
@@ -21,6 +26,7 @@ missing values ``NA``, booleans ``TRUE``/``FALSE``, column names syntactic in R.
 """
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -45,10 +51,11 @@ from analysis.presentation import analysis_context
 from analysis.services.options import AnalysisOptions
 from analysis.services.results import StudyAnalysis, study_analysis_get
 from analysis.services.simulated import SIMULATED_PREFIX
-from analysis.services.tables import Table
+from analysis.services.tables import StudyTables, Table
 from explanations.models import ExplanationMethod
 from studies.design_fields import DESIGN_FIELDS
 from studies.models import Study
+from studies.privacy_selectors import deletions_of, pseudonyms_of
 from studies.types.base import Option, get_type
 
 BUNDLE_SCHEMA = "elephant.bundle/1"
@@ -142,6 +149,28 @@ def table_csv(table: Table) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def tables_pseudonymised(tables: StudyTables, pseudonyms: Mapping[int, str]) -> StudyTables:
+    """Return ``tables`` with each ``participant_id`` replaced by the participant's pseudonym.
+
+    The analysis numbers participants by database id; only the exported copy is renamed.
+    """
+
+    def renamed(table: Table) -> Table:
+        rows = [
+            {**row, "participant_id": pseudonyms[row["participant_id"]]}
+            if "participant_id" in row
+            else row
+            for row in table.rows
+        ]
+        return dataclasses.replace(table, rows=rows)
+
+    return StudyTables(
+        responses=renamed(tables.responses),
+        participants=renamed(tables.participants),
+        items=renamed(tables.items),
+    )
+
+
 def _declared_table(
     options: Sequence[Option], chosen: Mapping[str, Any], title: str, where: str
 ) -> list[str]:
@@ -209,6 +238,11 @@ def codebook_markdown(study: Study, analysis: StudyAnalysis) -> str:
         "name is `KIND__METRIC` (`@` in a metric name becomes `_at_`, `:` becomes `_with_`),",
         "with `__left`/`__right` when a trial showed two explanations. Scores are the values",
         "frozen when the study went live, so later recomputation never changes them.",
+        "",
+        "**Participants** are named by `participant_id`, a pseudonym (`p_` and 16 hex digits:",
+        "HMAC-SHA256 of the participant's internal id keyed with this study's secret, which is",
+        "never exported). It is the same in every export of this study and differs between",
+        "studies; no platform id (Prolific, MTurk) is in any file of this bundle.",
         "",
         f"**Simulated participants** entered by an invitation labelled `{SIMULATED_PREFIX} ...`;",
         "their rows have `simulated` = `TRUE`. Drop them before reporting results about people.",
@@ -328,6 +362,30 @@ def _scores(study: Study) -> dict[str, dict[str, Any]]:
     }
 
 
+def _consent(study: Study) -> dict[str, Any]:
+    return {
+        "text_in": "design.consent_text",
+        "sha256": hashlib.sha256(study.consent_text.encode()).hexdigest(),
+        "note": (
+            "the consent text cannot change once the study is live (the design, the API and "
+            "the admin refuse it), so every participant agreed to this version"
+        ),
+    }
+
+
+def _privacy(study: Study) -> dict[str, Any]:
+    return {
+        "participant_id": (
+            "pseudonym: 'p_' + the first 16 hex digits of HMAC-SHA256(study secret, "
+            "participant uid); the secret is not exported; no platform ids in any file"
+        ),
+        "platform_id_retention_days": settings.ELEPHANT_PLATFORM_ID_RETENTION_DAYS,
+        "platform_ids_erased_at": (
+            study.platform_ids_erased_at.isoformat() if study.platform_ids_erased_at else None
+        ),
+    }
+
+
 def manifest_data(study: Study, analysis: StudyAnalysis) -> dict[str, Any]:
     """Return what ``manifest.json`` records, without the file checksums."""
     model = study.model
@@ -369,6 +427,9 @@ def manifest_data(study: Study, analysis: StudyAnalysis) -> dict[str, Any]:
             "log": analysis.results["exclusions"]["log"],
             "note": "each logged reason states the threshold the rule used",
         },
+        "consent": _consent(study),
+        "privacy": _privacy(study),
+        "deletions": deletions_of(study),
         "simulated": {
             "n_participants": analysis.results["counts"]["participants_simulated"],
             "marker": (
@@ -397,7 +458,8 @@ def bundle_files(
     say = progress or (lambda message: None)
     files: dict[str, bytes] = {}
     say("tables")
-    for table in (analysis.tables.responses, analysis.tables.participants, analysis.tables.items):
+    tables = tables_pseudonymised(analysis.tables, pseudonyms_of(study))
+    for table in (tables.responses, tables.participants, tables.items):
         files[f"{table.name}.csv"] = table_csv(table)
     files["codebook.md"] = codebook_markdown(study, analysis).encode()
     files["results.json"] = _json(analysis.results)

@@ -65,6 +65,12 @@ class StudyAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     readonly_fields = ["uid", "status", "launched_at", "closed_at"]
 
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]  # admin hook
+        # Participants agreed to the consent text shown: once live it is the study's only
+        # version (exported with its sha256), so it cannot change any more.
+        fixed = ["consent_text"] if obj is not None and not obj.is_draft else []
+        return [*self.readonly_fields, *fixed]
+
 
 @admin.register(Condition)
 class ConditionAdmin(admin.ModelAdmin):

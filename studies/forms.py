@@ -1,8 +1,10 @@
 """The researcher's study design form and the small forms of the study pages.
 
-The declared design fields come from :data:`studies.design_fields.DESIGN_FIELDS`; type
-options from each registered type's ``option_fields()``, prefixed with the type name
-(``plausibility_rating__points``); only the chosen type's fields are read.
+A new design takes two steps. :class:`StudyStartForm` (a GET form) asks for the study type,
+the dataset and the model; :class:`StudyDesignForm` then shows the fields every study has
+(:data:`studies.design_fields.DESIGN_FIELDS`), only the chosen type's options (from its
+``option_fields()``, prefixed with the type name: ``plausibility_rating__points``) and
+only the methods with explanations for that model on that dataset.
 """
 
 from typing import Any
@@ -10,20 +12,22 @@ from typing import Any
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, QuerySet
+from django.forms.boundfield import BoundWidget
 
 from explanations import selectors as explanation_selectors
 from explanations.models import ClassifierModel, Dataset, ExplanationMethod
 
 from . import questionnaires
 from .design_fields import DESIGN_FIELDS
-from .models import Participant
+from .models import Participant, Study
 from .services.design import (
     ALL_SOURCES,
     DEFAULT_CONSENT,
     DEFAULT_INSTRUCTIONS,
     StudyDesign,
 )
-from .types.base import get_type, type_choices, type_names
+from .types.base import Option, StudyType, get_type, type_choices
 
 QUESTION_HELP = (
     'One question per line: "likert5: prompt", "likert7: prompt" or "text: prompt"; add '
@@ -97,7 +101,118 @@ def format_questions(questions: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-class StudyDesignForm(forms.Form):
+def option_label(option: Option) -> str:
+    """Return an option's label as a form shows it: capitalised ("Points", not "points")."""
+    return option.label[:1].upper() + option.label[1:]
+
+
+def option_display(option: Option, value: Any) -> str:
+    """Return a type option's value in words, as the study page shows it (never ``False``)."""
+    if option.kind is bool:
+        return "yes" if value else "no"
+    if option.choices:
+        return dict(option.choices).get(value, str(value))
+    if value in (None, "", [], ()):
+        return "none"
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+def methods_explained(
+    user: AbstractBaseUser | AnonymousUser, *, dataset: Dataset, model: ClassifierModel
+) -> QuerySet[ExplanationMethod]:
+    """Return the methods with at least one explanation by ``model`` on ``dataset``."""
+    explained = explanation_selectors.explanations_visible_to(user).filter(
+        model=model, instance__dataset=dataset, method=OuterRef("pk")
+    )
+    return ExplanationMethod.objects.filter(Exists(explained)).order_by("name")
+
+
+class ErrorSummaryMixin:
+    """Give a form the links of a GOV.UK-style error summary (one per field in error)."""
+
+    def error_summary(self) -> list[dict[str, Any]]:
+        """Return {href, label, messages} per field with errors; non-field errors have no href."""
+        form: forms.Form = self  # type: ignore[assignment]  # mixed into forms.Form only
+        rows: list[dict[str, Any]] = [
+            {"href": "", "label": "", "messages": list(form.non_field_errors())}
+        ]
+        for name, field in form.fields.items():
+            if name not in form.errors:
+                continue
+            bound = form[name]
+            if isinstance(field.widget, forms.HiddenInput):
+                href = "setup"  # chosen on the first step; the summary of that step has the id
+            elif isinstance(field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
+                href = f"{bound.auto_id}_0"
+            else:
+                href = str(bound.auto_id)
+            rows.append({"href": href, "label": bound.label, "messages": list(form.errors[name])})
+        return [row for row in rows if row["messages"]]
+
+
+class StudyStartForm(ErrorSummaryMixin, forms.Form):
+    """The first step of a design (sent by GET): the study type, the dataset and the model.
+
+    No type is chosen in advance: the type decides every option that follows.
+    """
+
+    study_type = forms.ChoiceField(
+        choices=type_choices,
+        widget=forms.RadioSelect,
+        label="Study type",
+        error_messages={
+            "required": "Choose a study type.",
+            "invalid_choice": "study_type %(value)s is not a study type; choose one of the list.",
+        },
+    )
+    dataset = forms.ModelChoiceField(
+        queryset=Dataset.objects.none(),
+        to_field_name="name",
+        empty_label="Choose a dataset",
+        error_messages={"required": "Choose a dataset."},
+    )
+    model = forms.ModelChoiceField(
+        queryset=ClassifierModel.objects.none(),
+        to_field_name="name",
+        empty_label="Choose a model",
+        error_messages={"required": "Choose a model."},
+    )
+
+    def __init__(self, *args: Any, user: AbstractBaseUser | AnonymousUser, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["dataset"].queryset = explanation_selectors.datasets_visible_to(user)  # type: ignore[attr-defined]  # a ModelChoiceField
+        self.fields["model"].queryset = explanation_selectors.models_visible_to(user)  # type: ignore[attr-defined]  # a ModelChoiceField
+
+    def type_radios(self) -> list[tuple[BoundWidget, str]]:
+        """Return each type's radio button with the type's one-line description."""
+        return [
+            (radio, get_type(str(radio.data["value"])).description) for radio in self["study_type"]
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        dataset, model = data.get("dataset"), data.get("model")
+        if dataset is None or model is None:
+            return data
+        if model.dataset_id not in (None, dataset.pk):
+            self.add_error(
+                "model",
+                f"model {model.name} was trained on dataset {model.dataset}, not {dataset.name}; "
+                "choose a model of that dataset",
+            )
+        elif not methods_explained(self.user, dataset=dataset, model=model).exists():
+            self.add_error(
+                "model",
+                f"model {model.name} has no explanations on dataset {dataset.name} yet; "
+                "compute or import them first",
+            )
+        return data
+
+
+class StudyDesignForm(ErrorSummaryMixin, forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -152,32 +267,56 @@ class StudyDesignForm(forms.Form):
         "time_limit_minutes",
     ]  # fmt: skip
 
-    def __init__(self, *args: Any, user: AbstractBaseUser | AnonymousUser, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        user: AbstractBaseUser | AnonymousUser,
+        study_type: str | None = None,
+        dataset: Dataset | None = None,
+        model: ClassifierModel | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Build the form for one type; with ``dataset`` and ``model``, offer only their methods.
+
+        The type, dataset and model come from the first step (:class:`StudyStartForm`) and
+        travel as hidden fields, so a failed submission keeps them.
+        """
         super().__init__(*args, **kwargs)
         for declared in DESIGN_FIELDS:
             self.fields[declared.name] = declared.form_field()
         self.order_fields(self.field_order)
+        self.user = user
         self.fields["dataset"].queryset = explanation_selectors.datasets_visible_to(user)  # type: ignore[attr-defined]  # a ModelChoiceField
         self.fields["model"].queryset = explanation_selectors.models_visible_to(user)  # type: ignore[attr-defined]  # a ModelChoiceField
-        for name in type_names():
-            for option, field in get_type(name).option_fields().items():
-                field.required = False
-                field.label = f"{get_type(name).label}: {field.label or option.replace('_', ' ')}"
-                self.fields[f"{name}__{option}"] = field
-
-    def type_option_groups(self) -> list[tuple[str, str, list[forms.BoundField]]]:
-        """Return (type name, label, bound fields) per type, for the template."""
-        return [
-            (
-                name,
-                get_type(name).label,
-                [self[f] for f in self.fields if f.startswith(f"{name}__")],
+        for name in ("study_type", "dataset", "model"):
+            self.fields[name].widget = forms.HiddenInput()
+        if study_type is not None:
+            self.initial["study_type"] = study_type
+        chosen = study_type or self.data.get("study_type") or self.initial.get("study_type")
+        self.kind: StudyType | None = get_type(chosen) if chosen in dict(type_choices()) else None
+        if dataset is not None and model is not None:
+            self.initial.update(dataset=dataset.name, model=model.name)
+            methods = self.fields["methods"]
+            methods.queryset = methods_explained(user, dataset=dataset, model=model)  # type: ignore[attr-defined]  # a ModelMultipleChoiceField
+            methods.error_messages["invalid_choice"] = (
+                f"method %(value)s has no explanations by model {model.name} on dataset "
+                f"{dataset.name}; choose among those listed"
             )
-            for name in type_names()
-        ]
+        if self.kind is not None:
+            for option in self.kind.options:
+                field = option.form_field()
+                # Empty means the declared default (filled by the type's clean_options).
+                field.required = False
+                field.label = option_label(option)
+                self.fields[f"{self.kind.name}__{option.name}"] = field
+
+    def type_fields(self) -> list[forms.BoundField]:
+        """Return the chosen type's option fields, for the template."""
+        return [self[f] for f in self.fields if "__" in f]
 
     def main_fields(self) -> list[forms.BoundField]:
-        return [self[f] for f in self.fields if "__" not in f]
+        """Return the fields every study has (the hidden first-step choices left out)."""
+        return [self[f] for f in self.fields if "__" not in f and not self[f].is_hidden]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -190,6 +329,7 @@ class StudyDesignForm(forms.Form):
             data["extra_questions"] = parse_questions(data.get("extra_questions") or "")
         except ValidationError as exc:
             self.add_error("extra_questions", exc)
+        self._check_methods_explained(data)
         chosen = data.get("study_type")
         if chosen:
             kind = get_type(chosen)
@@ -201,6 +341,24 @@ class StudyDesignForm(forms.Form):
                 options[option] = value
             data["type_options"] = options
         return data
+
+    def _check_methods_explained(self, data: dict[str, Any]) -> None:
+        """Refuse, naming it, a chosen method with no explanations for the model and dataset."""
+        dataset, model, chosen = data.get("dataset"), data.get("model"), data.get("methods")
+        if dataset is None or model is None or not chosen:
+            return
+        explained = set(
+            methods_explained(self.user, dataset=dataset, model=model).values_list(
+                "name", flat=True
+            )
+        )
+        for method in chosen:
+            if method.name not in explained:
+                self.add_error(
+                    "methods",
+                    f"method {method.name} has no explanations by model {model.name} on "
+                    f"dataset {dataset.name}; choose among {', '.join(sorted(explained)) or 'none'}",
+                )
 
     def to_design(self) -> StudyDesign:
         """Return the design this valid form describes."""
@@ -261,6 +419,36 @@ def initial_from(design: StudyDesign) -> dict[str, Any]:
     return initial
 
 
+class StudyFilterForm(forms.Form):
+    """The study list's filters (sent by GET): name contains, status and type."""
+
+    q = forms.CharField(required=False, max_length=200, label="Name contains")
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any status"), *Study.Status.choices],
+        error_messages={"invalid_choice": "status %(value)s is not a status; choose one listed."},
+    )
+    study_type = forms.ChoiceField(
+        required=False,
+        label="Type",
+        choices=lambda: [("", "Any type"), *type_choices()],
+        error_messages={"invalid_choice": "type %(value)s is not a study type; choose one listed."},
+    )
+
+    def filter(self, studies: QuerySet[Study]) -> QuerySet[Study]:
+        """Return ``studies`` narrowed by the valid filters (all of them when none is)."""
+        if not self.is_valid():
+            return studies
+        d = self.cleaned_data
+        if d["q"].strip():
+            studies = studies.filter(name__icontains=d["q"].strip())
+        if d["status"]:
+            studies = studies.filter(status=d["status"])
+        if d["study_type"]:
+            studies = studies.filter(study_type=d["study_type"])
+        return studies
+
+
 class ExclusionRulesForm(forms.Form):
     max_failed_checks = forms.IntegerField(
         min_value=0,
@@ -284,6 +472,19 @@ class ExclusionRulesForm(forms.Form):
 class ManualExclusionForm(forms.Form):
     participant = forms.IntegerField(min_value=1, label="Participant id")
     reason = forms.CharField(max_length=500)
+
+
+class ParticipantDeletionForm(forms.Form):
+    """Whose data to delete at their request: a pseudonym, or a Prolific PID / MTurk worker id."""
+
+    participant = forms.CharField(
+        max_length=100,
+        label="Pseudonym or platform id",
+        help_text="The p_… pseudonym from the exports, or the Prolific PID or MTurk worker id.",
+    )
+    reason = forms.CharField(
+        max_length=500, required=False, help_text="Kept in the deletion log; not exported."
+    )
 
 
 class InvitationForm(forms.Form):

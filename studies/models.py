@@ -10,8 +10,10 @@ is taken by ``ratings_per_item`` participants). Going live freezes what every it
 
 A :class:`Participant` (from Prolific, MTurk, an invitation or the anonymous link) gets one
 :class:`Assignment` (a list), whose ordered :class:`Trial` rows each take at most one
-:class:`Response`. Answers are never deleted: an abandoned or excluded participant's
-responses stay, marked by the assignment's status and the :class:`Exclusion` log.
+:class:`Response`. Answers are never deleted by the software: an abandoned or excluded
+participant's responses stay, marked by the assignment's status and the :class:`Exclusion`
+log. Only the participant's own request deletes them (:class:`ParticipantDeletion` logs it),
+and exports name participants by pseudonym only (:mod:`studies.pseudonyms`).
 """
 
 import uuid
@@ -24,6 +26,7 @@ from django.urls import reverse
 from django.utils.deconstruct import deconstructible
 
 from explanations.models import ClassifierModel, Dataset, Explanation, ExplanationMethod, Instance
+from studies.pseudonyms import new_pseudonym_secret, participant_pseudonym
 
 
 def new_completion_code() -> str:
@@ -146,6 +149,19 @@ class Study(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     launched_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Privacy (issue #16): never exported, never shown.
+    pseudonym_secret = models.CharField(
+        max_length=64,
+        default=new_pseudonym_secret,
+        editable=False,
+        help_text="Key of the participants' pseudonyms (studies.pseudonyms); never exported.",
+    )
+    platform_ids_erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When erase_platform_ids removed the Prolific and MTurk ids (retention).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -358,6 +374,11 @@ class Participant(models.Model):
             return self.mturk_worker_id
         return self.invitation.label if self.invitation else ""
 
+    @property
+    def pseudonym(self) -> str:
+        """Return the id every export uses for this participant (read with ``study``)."""
+        return participant_pseudonym(self.study.pseudonym_secret, self.uid)
+
 
 class Assignment(models.Model):
     class Status(models.TextChoices):
@@ -538,3 +559,41 @@ class Adjudication(models.Model):
         if self.invitation is not None:
             return self.invitation.label
         return self.user.get_username() if self.user is not None else "(deleted user)"
+
+
+class ParticipantDeletion(models.Model):
+    """A participant's data deleted at their request: who asked it done, when, how much.
+
+    The log names the participant by pseudonym only (never a platform id), so it can be
+    published with the study's bundle (``manifest.json``, ``deletions``).
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="deletions")
+    pseudonym = models.CharField(max_length=20)
+    source = models.CharField(max_length=20, choices=Participant.Source.choices)
+    answers = models.PositiveIntegerField(help_text="Responses removed.")
+    questionnaire_answers = models.PositiveIntegerField(default=0)
+    rationales = models.PositiveIntegerField(
+        default=0, help_text="Human rationale rows derived from the answers, removed."
+    )
+    reason = models.TextField(blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty when done on the command line without --by.",
+    )
+    deleted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "deleted_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "pseudonym"], name="participantdeletion_once_per_participant"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pseudonym} deleted from {self.study}"

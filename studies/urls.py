@@ -18,7 +18,13 @@ researcher_patterns = [
     ),
     path("<int:pk>/launch/", researcher.study_launch_view, name="study-launch"),
     path("<int:pk>/close/", researcher.study_close_view, name="study-close"),
+    path("<int:pk>/duplicate/", researcher.study_duplicate_view, name="study-duplicate"),
     path("<int:pk>/progress/", researcher.study_progress_view, name="study-progress"),
+    path(
+        "<int:pk>/participants/delete/",
+        researcher.participant_delete_view,
+        name="participant-delete",
+    ),
     path("<int:pk>/exclusions/", researcher.study_exclusions, name="study-exclusions"),
     path(
         "<int:pk>/exclusions/<int:exclusion_id>/revoke/",

@@ -21,7 +21,15 @@ from analysis.compute.bootstrap import RESAMPLING_DESCRIPTION
 from analysis.compute.result import json_safe
 from analysis.plots import plot_render, svg_inline
 from analysis.types.base import registered
-from studies.models import Exclusion, Participant, QuestionnaireAnswer, Response, Study
+from studies.models import (
+    Exclusion,
+    Participant,
+    ParticipantDeletion,
+    QuestionnaireAnswer,
+    Response,
+    Study,
+)
+from studies.privacy_selectors import pseudonyms_of
 
 from .inputs import included_rows
 from .options import AnalysisOptions
@@ -48,9 +56,12 @@ class StudyAnalysis:
 def _exclusions(study: Study, responses: Table) -> dict[str, Any]:
     """Return the exclusion log, and how many participants and answers each rule removed."""
     labels = {str(value): str(label) for value, label in Exclusion.Rule.choices}
+    # The log is exported (results.json, the API): participants by pseudonym only.
+    pseudonyms = pseudonyms_of(study)
+    rows = list(Exclusion.objects.filter(study=study).order_by("created_at", "pk"))
     log = [
         {
-            "participant_id": e.participant_id,
+            "participant_id": pseudonyms[e.participant_id],
             "rule": e.rule,
             "rule_label": labels.get(e.rule, e.rule),
             "reason": e.reason,
@@ -58,10 +69,10 @@ def _exclusions(study: Study, responses: Table) -> dict[str, Any]:
             "revoked_at": e.revoked_at.isoformat() if e.revoked_at else None,
             "active": e.revoked_at is None,
         }
-        for e in Exclusion.objects.filter(study=study).order_by("created_at", "pk")
+        for e in rows
     ]
     active = [e for e in log if e["active"]]
-    excluded = {e["participant_id"] for e in active}
+    excluded = {e.participant_id for e in rows if e.revoked_at is None}
     tests = [r for r in responses.rows if r["role"] == "test"]
     by_rule = Counter(str(e["rule"]) for e in active)
     return {
@@ -185,9 +196,10 @@ def study_analysis_build(*, study: Study, options: AnalysisOptions | None = None
 def analysis_fingerprint(study: Study) -> str:
     """Return a key that changes whenever anything the analysis shows does.
 
-    That is an answer, an exclusion, the study's status, and what the participants table
+    That is an answer, an exclusion, the study's status, what the participants table
     shows of a participant: arriving, consenting, their and their assignment's status,
-    the questionnaire and completing.
+    the questionnaire and completing, and a participant's data deleted at their request
+    (so a cached result holding their answers is never served again).
     """
     answers = Response.objects.filter(participant__study=study).aggregate(
         n=Count("pk"), last=Max("pk")
@@ -210,6 +222,9 @@ def analysis_fingerprint(study: Study) -> str:
     questionnaire = QuestionnaireAnswer.objects.filter(participant__study=study).aggregate(
         n=Count("pk"), last=Max("pk")
     )
+    deletions = list(
+        ParticipantDeletion.objects.filter(study=study).order_by("pk").values_list("pk", flat=True)
+    )
     text = repr(
         (
             study.pk,
@@ -221,6 +236,7 @@ def analysis_fingerprint(study: Study) -> str:
             participants,
             questionnaire["n"],
             questionnaire["last"],
+            deletions,
         )
     )
     return hashlib.sha256(text.encode()).hexdigest()[:32]

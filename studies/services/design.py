@@ -32,7 +32,7 @@ from explanations.models import (
     Instance,
     Prediction,
 )
-from studies import questionnaires
+from studies import questionnaires, selectors
 from studies.design_fields import DESIGN, DESIGN_FIELDS, design_errors
 from studies.models import Condition, Participant, QuestionnaireItem, Study, StudyItem, StudyList
 from studies.types.base import get_type
@@ -447,6 +447,20 @@ def study_delete(*, study: Study) -> None:
         locked.lists.all().delete()
         locked.items.all().delete()
         locked.delete()
+
+
+def study_duplicate(*, study: Study, actor: User) -> Study:
+    """Create a new draft owned by ``actor`` with the design of ``study`` ("Copy of ...").
+
+    Items are sampled again from the same seed, unfrozen, with no participants. The copy
+    gets its own completion code: a code shared by two studies would let a participant of
+    one claim the other's pay. Raise Http404 if ``actor`` may not see ``study``.
+    """
+    source = selectors.study_access(actor, study.pk)
+    design = design_of(source)
+    design.name = f"Copy of {source.name}"[: Study._meta.get_field("name").max_length]
+    design.completion_code = None
+    return study_create(owner=actor, design=design)
 
 
 def design_of(study: Study) -> StudyDesign:

@@ -51,10 +51,12 @@ def demo_data(tmp_path, researcher):
 def design_the_study(page, live_server) -> Study:
     page.get_by_role("link", name="Studies", exact=True).click()
     page.get_by_role("link", name="Design a new study").click()
-    page.fill("#id_name", "Demo plausibility")
-    page.select_option("#id_study_type", "plausibility_rating")
+    # The type, dataset and model come first; then the design with that type's options.
+    page.get_by_role("radio", name="Plausibility rating").check()
     page.select_option("#id_dataset", "sentiment-demo")
     page.select_option("#id_model", "demo-bilstm")
+    page.get_by_role("button", name="Continue").click()
+    page.fill("#id_name", "Demo plausibility")
     for method in METHODS:
         page.check(f"input[name=methods][value={method}]")
     page.fill("#id_n_items", "6")
@@ -90,7 +92,8 @@ def preview(page, live_server, study: Study) -> None:
 
 def launch(page) -> str:
     """Launch the study; return its anonymous entry link."""
-    page.get_by_role("button", name="Launch (go live)").click()
+    page.get_by_role("link", name="Launch (go live)…").click()
+    page.get_by_role("button", name="Launch: freeze the items and go live").click()
     page.get_by_text("The study is live; its items and scores are frozen.").wait_for()
     assert page.locator("h1 .tag").inner_text() == "Live"
     link = page.locator("dt:text-is('Anonymous link') + dd code").inner_text()
@@ -136,10 +139,12 @@ def test_researcher_designs_previews_launches_watches_and_downloads(
     cells = page.locator("tbody").last.locator("tr").last.locator("td").all_inner_texts()
     answered = Response.objects.filter(participant__study=study).count()
     assert answered == 9  # 1 practice, 6 test, 1 attention check, 1 gold
-    # Source, status, answers, failed checks, excluded.
-    assert (cells[1], cells[3], cells[5], cells[6], cells[7]) == (
+    # Pseudonym, source, status, list, answers, failed checks, excluded.
+    assert cells[1].startswith("p_")
+    assert (cells[2], cells[3], cells[4], cells[5], cells[6], cells[7]) == (
         "Anonymous link",
         "Completed",
+        "0",
         "9",
         "0",
         "no",

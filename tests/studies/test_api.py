@@ -83,7 +83,11 @@ def test_researcher_runs_a_study_from_the_api(api, corpus):
     assert progress["participants"]["completed"] == 2
     assert [lst["filled"] for lst in progress["lists"]] == [1, 1]
     participants = api.get(f"/api/studies/{sid}/participants/").json()
-    assert {p["external_id"] for p in participants} == {"a", "b"}
+    # Named by pseudonym, as in the exports; platform ids are not shown (issue #16).
+    assert {p["pseudonym"] for p in participants} == {
+        p.pseudonym for p in Participant.objects.filter(study_id=sid).select_related("study")
+    }
+    assert not any(field in p for p in participants for field in ("external_id", "mturk_hit_id"))
     rows = api.get(f"/api/studies/{sid}/responses/").json()
     test_rows = [r for r in rows["responses"] if r["role"] == "test"]
     assert len(test_rows) == 8
@@ -197,8 +201,7 @@ def test_invited_expert_reaches_only_their_study(api, researcher, corpus):
     # participant pages only ever show their own study.
     assert expert.get(f"/s/{other.uid}/").status_code == 403
     assert not Participant.objects.filter(study=other).exists()
-    assert expert.get(f"/s/p/{participant.uid}/consent/").status_code == 200
-    assert b"invited" in expert.get(f"/s/p/{participant.uid}/consent/").content
+    assert expert.get(f"/s/p/{participant.uid}/instructions/").status_code == 200
 
 
 def test_schema_describes_the_study_endpoints(api):

@@ -89,8 +89,8 @@ def test_researcher_runs_a_study_from_the_pages(researcher, corpus):
     assert b"not stored" in accepted.content
     assert not Response.objects.exists()
     assert not Participant.objects.exists()
-    # Launch: frozen, the design locked.
-    web.post(f"/studies/{study.pk}/launch/")
+    # Launch, confirmed: frozen, the design locked.
+    web.post(f"/studies/{study.pk}/launch/", {"confirm": "yes"})
     study.refresh_from_db()
     assert study.status == Study.Status.LIVE
     assert all(item.frozen for item in study.items.all())
@@ -137,8 +137,8 @@ def test_researcher_runs_a_study_from_the_pages(researcher, corpus):
     assert exclusion.revoked_at is not None
     page = web.get(f"/studies/{study.pk}/exclusions/").content.decode()
     assert "revoked by alice" in page
-    # Close.
-    web.post(f"/studies/{study.pk}/close/")
+    # Close, confirmed.
+    web.post(f"/studies/{study.pk}/close/", {"confirm": "yes"})
     study.refresh_from_db()
     assert study.status == Study.Status.CLOSED
     assert b"Web study 2" in web.get("/studies/").content
@@ -167,6 +167,7 @@ ENDPOINTS = [
     ("post", "/studies/{pk}/close/"),
     ("post", "/studies/{pk}/delete/"),
     ("post", "/studies/{pk}/invitations/"),
+    ("post", "/studies/{pk}/duplicate/"),
 ]
 
 
@@ -187,7 +188,7 @@ def test_pages_are_for_the_owner_only(make_researcher, corpus, researcher):
         assert getattr(other, method)(path).status_code == 404, path
         if method == "get":
             assert owner.get(path).status_code == 200, path
-    assert owner.post(f"/studies/{study.pk}/delete/").status_code == 302
+    assert owner.post(f"/studies/{study.pk}/delete/", {"confirm": "yes"}).status_code == 302
     assert not Study.objects.filter(pk=study.pk).exists()
 
 
@@ -197,7 +198,7 @@ def test_participant_pages_need_the_participant(researcher, corpus):
     assert Client().get(f"/s/{study.uid}/").status_code == 404  # drafts are not public
     web = Client()
     web.force_login(researcher)
-    web.post(f"/studies/{study.pk}/launch/")
+    web.post(f"/studies/{study.pk}/launch/", {"confirm": "yes"})
     assert Client().get("/s/p/00000000-0000-0000-0000-000000000000/trial/").status_code == 404
     assert Client().get("/s/invite/not-a-token/").status_code == 404
 
