@@ -62,8 +62,13 @@ def test_a_plugin_type_runs_from_design_to_bundle(plugin, client, researcher, co
     dataset, model = corpus
     client.force_login(researcher)
     # Design: the form shows the declared options, validates them and fills defaults.
-    page = client.get(reverse("studies:study-new")).content.decode()
-    assert "Highlight agreement: Fewest words to show highlighted" in page
+    start = client.get(reverse("studies:study-new")).content.decode()
+    assert "Highlight agreement" in start  # the type is chosen first
+    page = client.get(
+        reverse("studies:study-new"),
+        {"study_type": TYPE, "dataset": dataset.name, "model": model.name},
+    ).content.decode()
+    assert "Fewest words to show highlighted" in page
     bad = client.post(reverse("studies:study-new"), design_form(dataset, model, min_words="99"))
     assert bad.status_code == 200
     created = client.post(
@@ -80,7 +85,7 @@ def test_a_plugin_type_runs_from_design_to_bundle(plugin, client, researcher, co
     preview = client.get(reverse("studies:study-preview-trial", args=[study.pk, 1]))
     assert preview.status_code == 200
     assert "Right words?" in preview.content.decode()
-    client.post(reverse("studies:study-launch", args=[study.pk]))
+    client.post(reverse("studies:study-launch", args=[study.pk]), {"confirm": "yes"})
     study.refresh_from_db()
     assert study.status == Study.Status.LIVE
 
