@@ -4,6 +4,8 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Count, Max, QuerySet
+
 from explanations.compute.summary import MeanCI, mean_with_bootstrap_ci
 from explanations.models import ClassifierModel, Dataset, Score
 
@@ -95,16 +97,34 @@ def truncation_summary(model: ClassifierModel, dataset: Dataset) -> dict[str, An
     }
 
 
-def attention_agreement(model: ClassifierModel, dataset: Dataset) -> dict[str, list[float]]:
-    """Return, per method, the per-instance Kendall tau with the attention explanation."""
-    metric = f"agreement_tau:{REFERENCE_METHOD}"
-    taus: dict[str, list[float]] = {}
-    for method, value in Score.objects.filter(
+def _agreement_scores(model: ClassifierModel, dataset: Dataset) -> QuerySet[Score]:
+    """Return the model's Kendall-tau-with-attention scores on ``dataset`` (defined ones)."""
+    return Score.objects.filter(
         explanation__model=model,
         explanation__instance__dataset=dataset,
-        metric=metric,
+        metric=f"agreement_tau:{REFERENCE_METHOD}",
         value__isnull=False,
-    ).values_list("explanation__method__name", "value"):
+    )
+
+
+def attention_agreement_version(model: ClassifierModel, dataset: Dataset) -> str | None:
+    """Return a tag that changes whenever the agreement plot would, or None with no scores.
+
+    Scores are only ever added or replaced (a new row, a new pk), so their count and
+    largest pk identify what the plot shows; the page's browser cache revalidates by it.
+    """
+    found = _agreement_scores(model, dataset).aggregate(n=Count("pk"), last=Max("pk"))
+    if not found["n"]:
+        return None
+    return f"{model.pk}-{dataset.pk}-{found['n']}-{found['last']}"
+
+
+def attention_agreement(model: ClassifierModel, dataset: Dataset) -> dict[str, list[float]]:
+    """Return, per method, the per-instance Kendall tau with the attention explanation."""
+    taus: dict[str, list[float]] = {}
+    for method, value in _agreement_scores(model, dataset).values_list(
+        "explanation__method__name", "value"
+    ):
         if value is not None:
             taus.setdefault(method, []).append(value)
     return dict(sorted(taus.items()))
@@ -123,7 +143,11 @@ def agreement_plot_svg(taus: dict[str, list[float]], *, title: str) -> str:
     fig = Figure(figsize=(7, 0.55 * len(methods) + 1.2))
     ax = fig.subplots()
     ax.boxplot(
-        [taus[m] for m in methods], vert=False, tick_labels=methods, widths=0.5, showfliers=False
+        [taus[m] for m in methods],
+        orientation="horizontal",
+        tick_labels=methods,
+        widths=0.5,
+        showfliers=False,
     )
     for row, method in enumerate(methods, start=1):
         ys = [row + 0.12 * ((k % 7) - 3) / 3 for k in range(len(taus[method]))]

@@ -13,5 +13,10 @@ urlpatterns = [
     ),
     path("models/", views.model_list, name="model-list"),
     path("models/<slug:name>/scores/", views.model_scores, name="model-scores"),
+    path(
+        "models/<slug:name>/scores/agreement.svg",
+        views.model_agreement_plot,
+        name="model-agreement-plot",
+    ),
     path("jobs/<int:pk>/", views.job_detail, name="job-detail"),
 ]

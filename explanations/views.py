@@ -7,8 +7,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
+from django.utils.http import quote_etag
+from django.views.decorators.http import require_GET
 
 from . import selectors
 from .display import seen_words, token_cells
@@ -17,6 +19,7 @@ from .services.model_import import label_map_parse, model_archive_import
 from .summaries import (
     agreement_plot_svg,
     attention_agreement,
+    attention_agreement_version,
     score_summary,
     truncation_summary,
 )
@@ -192,7 +195,6 @@ def model_scores(request: HttpRequest, name: str) -> HttpResponse:
     dataset = model.dataset
     if dataset is None:
         return render(request, "explanations/model_scores.html", {"model": model, "summary": None})
-    taus = attention_agreement(model, dataset)
     return render(
         request,
         "explanations/model_scores.html",
@@ -201,12 +203,36 @@ def model_scores(request: HttpRequest, name: str) -> HttpResponse:
             "dataset": dataset,
             "summary": score_summary(model, dataset),
             "truncation": truncation_summary(model, dataset),
-            "agreement_svg": agreement_plot_svg(
-                taus, title=f"{model.name}: agreement with attention"
-            ),
+            # The plot is a file of its own, loaded lazily by the page: inlined, its few
+            # hundred KB of SVG held up the table above it.
+            "agreement": attention_agreement_version(model, dataset) is not None,
             "jobs": Job.objects.filter(model=model).order_by("-created_at")[:10],
         },
     )
+
+
+@login_required
+@require_GET
+def model_agreement_plot(request: HttpRequest, name: str) -> HttpResponse:
+    """The scores page's attention-agreement plot as an SVG file, revalidated by its ETag."""
+    model = selectors.model_access(request.user, name)
+    dataset = model.dataset
+    version = attention_agreement_version(model, dataset) if dataset is not None else None
+    if dataset is None or version is None:
+        raise Http404("No agreement scores with attention yet.")
+    etag = quote_etag(version)
+    response: HttpResponse
+    if etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
+        response = HttpResponseNotModified()
+    else:
+        svg = agreement_plot_svg(
+            attention_agreement(model, dataset), title=f"{model.name}: agreement with attention"
+        )
+        response = HttpResponse(svg, content_type="image/svg+xml")
+    response["ETag"] = etag
+    # Private (the researcher's own scores); revalidated on every view, answered by 304.
+    response["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @login_required
