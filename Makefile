@@ -55,6 +55,7 @@ bench: install-dev
 	$(PY) -m bench.analysis
 	$(PY) -m bench.power
 	$(PY) -m bench.participants
+	$(PY) -m bench.diagnostics
 
 clean:
 	rm -rf var/db.sqlite3* var/models var/media
