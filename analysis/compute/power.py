@@ -38,6 +38,7 @@ import numpy as np
 
 from analysis.compute.arrays import FloatArray, IntArray
 from analysis.compute.crossed_wald import CrossedDesign, crossed_wald
+from analysis.compute.latin_square import latin_square_lists
 from analysis.compute.result import Record, finite_or_none
 
 FAITHFULNESS_TEST = "faithfulness (per standard deviation)"
@@ -153,22 +154,6 @@ class PowerDesign(Record):
             np.asarray(item, dtype=np.int64),
             np.asarray(method, dtype=np.int64),
         )
-
-
-def latin_square_lists(
-    n_instances: int, n_variants: int, block_size: int | None
-) -> list[list[tuple[int, int]]]:
-    """Return lists of (instance index, variant index): rotation ``(i + r) mod m`` per block.
-
-    The same lists as ``studies.services.design.latin_square_lists`` (a test checks it).
-    """
-    size = block_size or n_instances
-    lists = []
-    for begin in range(0, n_instances, size):
-        block = range(begin, min(begin + size, n_instances))
-        for r in range(n_variants):
-            lists.append([(i, (i + r) % n_variants) for i in block])
-    return lists
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from studies.services.participants import (
     questionnaire_submit,
 )
 from studies.services.responses import response_submit, trial_mark_shown
-from studies.services.snapshots import trial_view
+from studies.services.snapshots import trial_view_of
 
 SIMULATED_PREFIX = "[simulated]"
 
@@ -92,14 +92,7 @@ def _run_one(
         now += timedelta(seconds=0.5)
         trial_mark_shown(trial=trial, now=now)
         person.start_trial(trial)
-        view = trial_view(
-            study=study,
-            snapshot=trial.item.frozen,
-            role=trial.role,
-            phase=trial.phase,
-            payload=trial.payload,
-            expected=trial.item.expected,
-        )
+        view = trial_view_of(study=study, trial=trial)
         took = timedelta(seconds=person.seconds())
         now += took
         response_submit(

@@ -8,6 +8,7 @@ from torch import nn
 
 from explanations.compute.architectures import as_classifier, device_of
 from explanations.compute.batching import make_batch
+from explanations.compute.modes import evaluation_mode
 
 
 def predict_proba(
@@ -33,18 +34,13 @@ def predict_proba(
     device = device_of(classifier)
     result = np.zeros((len(seqs), num_labels), dtype=np.float64)
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]), reverse=True)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            for start in range(0, len(order), batch_size):
-                chunk = order[start : start + batch_size]
-                batch = make_batch(
-                    [seqs[i] for i in chunk],
-                    None if contexts is None else [contexts[i] for i in chunk],
-                ).to(device)
-                probabilities = torch.softmax(model(batch).logits, dim=-1)
-                result[chunk] = probabilities.to(torch.float64).cpu().numpy()
-    finally:
-        model.train(was_training)
+    with evaluation_mode(model), torch.no_grad():
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            batch = make_batch(
+                [seqs[i] for i in chunk],
+                None if contexts is None else [contexts[i] for i in chunk],
+            ).to(device)
+            probabilities = torch.softmax(model(batch).logits, dim=-1)
+            result[chunk] = probabilities.to(torch.float64).cpu().numpy()
     return result

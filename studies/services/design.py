@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
 
+from analysis.compute.latin_square import latin_square_lists
 from explanations.models import (
     ClassifierModel,
     Dataset,
@@ -263,19 +264,6 @@ def _sample(design: StudyDesign, options: Mapping[str, Any]) -> dict[str, list[_
         design.practice_count : design.practice_count + len(design.attention_check_positions)
     ]
     return {"test": tests, "practice": practice, "attention_check": checks, "gold": gold}
-
-
-def latin_square_lists(
-    n_instances: int, n_variants: int, block_size: int | None
-) -> list[list[tuple[int, int]]]:
-    """Return lists of (instance index, variant index): rotation ``(i + r) mod m`` per block."""
-    size = block_size or n_instances
-    lists = []
-    for begin in range(0, n_instances, size):
-        block = range(begin, min(begin + size, n_instances))
-        for r in range(n_variants):
-            lists.append([(i, (i + r) % n_variants) for i in block])
-    return lists
 
 
 def _build(study: Study, design: StudyDesign, options: Mapping[str, Any]) -> None:

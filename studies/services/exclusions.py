@@ -26,7 +26,7 @@ from django.utils import timezone
 from studies.models import Exclusion, Participant, Response, Study
 from studies.types.base import get_type
 
-from .snapshots import trial_view
+from .snapshots import trial_view_of
 
 
 @dataclass(frozen=True)
@@ -57,14 +57,7 @@ def _evaluate(study: Study, rules: ExclusionRules) -> dict[int, list[tuple[str, 
         if response.server_duration_ms is not None:
             durations[pid].append(response.server_duration_ms / 1000)
         if trial.role == "test":
-            view = trial_view(
-                study=study,
-                snapshot=trial.item.frozen,
-                role=trial.role,
-                phase=trial.phase,
-                payload=trial.payload,
-                expected=trial.item.expected,
-            )
+            view = trial_view_of(study=study, trial=trial)
             keys[pid].append(kind.straightline_key(view, response.value))
     found: dict[int, list[tuple[str, str]]] = defaultdict(list)
     if rules.max_failed_checks is not None:

@@ -21,7 +21,7 @@ from studies.types.base import get_type
 
 from .assignment import TIME_LIMIT_PASSED, assignment_release_if_late
 from .errors import NotYours, OutOfOrder, Rejected, StudyNotOpen, TimeLimitPassed
-from .snapshots import trial_view
+from .snapshots import trial_view_of
 
 MAX_KEY = 64
 MAX_CLIENT_MS = 24 * 3600 * 1000
@@ -166,14 +166,7 @@ def _store(
     trial = pending[0]
     _check_status(assignment)
     kind = get_type(study.study_type)
-    view = trial_view(
-        study=study,
-        snapshot=trial.item.frozen,
-        role=trial.role,
-        phase=trial.phase,
-        payload=trial.payload,
-        expected=trial.item.expected,
-    )
+    view = trial_view_of(study=study, trial=trial)
     try:
         value = kind.clean_answer(view, data)
     except ValidationError as exc:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from explanations.models import Explanation, HumanRationale, Instance, Prediction
 from studies.contracts import ShownExplanation, Snapshot
-from studies.models import Study, StudyItem
+from studies.models import Study, StudyItem, Trial
 from studies.types.base import Display, TrialView, get_type
 
 SYNTHETIC = ("human_rationale", "anti_rationale")
@@ -175,6 +175,18 @@ def trial_view(
         expected=expected,
         options=study.type_options,
         display=study_display(study),
+    )
+
+
+def trial_view_of(*, study: Study, trial: Trial) -> TrialView:
+    """Return the view of a participant's trial (its item read with it: ``select_related``)."""
+    return trial_view(
+        study=study,
+        snapshot=trial.item.frozen,
+        role=trial.role,
+        phase=trial.phase,
+        payload=trial.payload,
+        expected=trial.item.expected,
     )
 
 

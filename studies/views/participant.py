@@ -33,7 +33,7 @@ from studies.services.participants import (
     questionnaire_submit,
 )
 from studies.services.responses import response_submit, trial_mark_shown
-from studies.services.snapshots import trial_view
+from studies.services.snapshots import trial_view_of
 from studies.types.base import TrialView, get_type
 
 PROLIFIC_COMPLETE = "https://app.prolific.com/submissions/complete"
@@ -226,14 +226,7 @@ def _render_current(
     status: int = 200,
 ) -> HttpResponse:
     """Render ``current``, read by :func:`~studies.selectors.trial_current` with its counts."""
-    view = trial_view(
-        study=participant.study,
-        snapshot=current.item.frozen,
-        role=current.role,
-        phase=current.phase,
-        payload=current.payload,
-        expected=current.item.expected,
-    )
+    view = trial_view_of(study=participant.study, trial=current)
     return trial_page(
         request,
         study=participant.study,

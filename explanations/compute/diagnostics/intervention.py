@@ -19,8 +19,7 @@ Both run the model in eval mode (dropout would make every intervention random):
 """
 
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -33,17 +32,7 @@ from explanations.compute.architectures import (
 )
 from explanations.compute.architectures.transformer import EncoderLayer
 from explanations.compute.batching import Batch
-
-
-@contextmanager
-def evaluation_mode(model: nn.Module) -> Iterator[None]:
-    """Run the block with ``model`` in eval mode; restore its former mode afterwards."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
+from explanations.compute.modes import evaluation_mode
 
 
 def instance_generator(seed: int, key: int) -> np.random.Generator:

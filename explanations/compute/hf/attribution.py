@@ -38,7 +38,6 @@ passes under ``torch.inference_mode``.
 """
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
@@ -53,6 +52,7 @@ from explanations.compute.attribution.result import Attribution
 from explanations.compute.attribution.scheduling import run_chunks
 from explanations.compute.hf.alignment import NO_WORD, WordPieces, pool_words
 from explanations.compute.hf.first_token import first_token_twin
+from explanations.compute.modes import evaluation_mode
 
 Work = TypeVar("Work")
 Result = TypeVar("Result")
@@ -624,7 +624,7 @@ def explain_pieces(
         raise ValueError(f"method {method!r} scores whole words, not pieces")
     if not instances:
         return []
-    with _eval(classifier.model):
+    with evaluation_mode(classifier.model):
         targets, _ = _targets(classifier, instances, target, need_probs=False)
         if method in ("gradient", "grad_input"):
             return _gradient_methods(
@@ -635,16 +635,6 @@ def explain_pieces(
         return _attention(
             classifier, instances, targets, params, rolled=method == "attention_rollout"
         )
-
-
-@contextmanager
-def _eval(model: nn.Module) -> Iterator[None]:
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
 
 
 def explain_words(
@@ -674,7 +664,7 @@ def explain_words(
             scores.pooled(instance, params["pooling"])
             for scores, instance in zip(pieces, instances, strict=True)
         ]
-    with _eval(classifier.model):
+    with evaluation_mode(classifier.model):
         targets, probs = _targets(classifier, instances, target)
         if method == "occlusion":
             return _occlusion(classifier, instances, targets, probs, params)
