@@ -138,8 +138,19 @@ class WaldBatch:
         statistic = np.full(b.shape[0], np.nan)
         good = np.all(np.isfinite(c), axis=(1, 2)) & np.all(np.isfinite(b), axis=1)
         if good.any():
-            solved = np.linalg.solve(c[good], b[good][:, :, None])[:, :, 0]
-            statistic[good] = np.einsum("bk,bk->b", b[good], solved)
+            try:
+                solved = np.linalg.solve(c[good], b[good][:, :, None])[:, :, 0]
+                statistic[good] = np.einsum("bk,bk->b", b[good], solved)
+            except np.linalg.LinAlgError:
+                # A study whose contrasts are not estimable together (a singular covariance,
+                # e.g. a method no participant saw) has no joint test: NaN, as statsmodels'
+                # wald_test fails there; the others are solved one by one.
+                for row in np.flatnonzero(good):
+                    try:
+                        x = np.linalg.solve(c[row], b[row])
+                    except np.linalg.LinAlgError:
+                        continue
+                    statistic[row] = float(b[row] @ x)
         return np.asarray(stats.chi2.sf(statistic, df=len(columns)), dtype=np.float64)
 
 

@@ -77,7 +77,8 @@ def participant_data_delete(
     with transaction.atomic():
         participant = participant_to_delete(study, platform_id=platform_id, pseudonym=pseudonym)
         participant = (
-            Participant.objects.select_for_update()
+            # of=self: PostgreSQL cannot lock the nullable side of the invitation's outer join
+            Participant.objects.select_for_update(of=("self",))
             .select_related("study", "invitation")
             .get(pk=participant.pk)
         )

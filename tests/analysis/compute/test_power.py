@@ -258,3 +258,16 @@ def test_bad_design_names_the_field():
             1,
             np.random.default_rng(0),
         )
+
+
+def test_a_singular_covariance_has_no_joint_test_and_spares_the_other_studies():
+    from analysis.compute.crossed_wald import WaldBatch
+
+    estimate = np.array([[0.0, 0.5, 0.2], [0.0, 0.5, 0.2]])
+    good = np.diag([1.0, 0.04, 0.09])
+    singular = np.array([[1.0, 0, 0], [0, 0.04, 0.04], [0, 0.04, 0.04]])  # two equal contrasts
+    batch = WaldBatch(estimate, np.stack([singular, good]), np.ones((2, 3)))
+    p = batch.joint_p_value([1, 2])
+    assert np.isnan(p[0])
+    statistic = 0.5**2 / 0.04 + 0.2**2 / 0.09
+    assert p[1] == pytest.approx(stats.chi2.sf(statistic, df=2), rel=1e-12)
