@@ -12,9 +12,10 @@ from explanations.compute.registry import (
     method_description,
     method_family,
     method_names,
+    stored_method_names,
 )
 
 KNOWN_METHODS: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
     name: (method_family(name), method_description(name), method_declaration(name))
-    for name in method_names()
+    for name in (*method_names(), *stored_method_names())
 }

@@ -264,6 +264,7 @@ class Job(models.Model):
         PREDICT = "predict", "Predict"
         EXPLAIN = "explain", "Compute explanations"
         SCORE = "score", "Compute scores"
+        DIAGNOSE = "diagnose", "Attention diagnostics"  # issue #13: attention under test
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -329,3 +330,44 @@ class JobShard(models.Model):
 
     def __str__(self) -> str:
         return f"shard {self.index} of {self.job}"
+
+
+# --- Attention under test (issue #13): the attention diagnostics' per-instance results ---
+class Diagnostic(models.Model):
+    """One attention experiment's figures for one instance of one model (faithfulness).
+
+    ``values`` holds the experiment's per-instance numbers (NaN stored as null with the
+    reason in ``values["undefined_because"]``); ``parameters`` every parameter the
+    figures were computed with, so a table or export states them beside the numbers.
+    Unique on (model, instance, experiment): a re-run or a retried shard replaces.
+    """
+
+    class Experiment(TextChoices):
+        CORRELATION = "correlation", "Correlation with gradient and leave-one-out (J&W)"
+        PERMUTATION = "permutation", "Permuted attention (J&W)"
+        ADVERSARIAL = "adversarial", "Adversarial attention (J&W)"
+        ZEROING = "zeroing", "Zeroing attention weights (S&S)"
+
+    model = models.ForeignKey(ClassifierModel, on_delete=models.CASCADE, related_name="diagnostics")
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="diagnostics")
+    experiment = models.CharField(max_length=20, choices=Experiment.choices)
+    predicted_label = models.PositiveSmallIntegerField(null=True, blank=True)
+    max_attention = models.FloatField(null=True, blank=True)
+    values = models.JSONField(default=dict, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="diagnostics"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model", "experiment", "instance"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "instance", "experiment"], name="diagnostic_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment} of {self.model.name} on {self.instance}"

@@ -18,5 +18,11 @@ urlpatterns = [
         views.model_agreement_plot,
         name="model-agreement-plot",
     ),
+    path("models/<slug:name>/attention/", views.model_attention, name="model-attention"),
+    path(
+        "models/<slug:name>/attention/<slug:experiment>.svg",
+        views.model_attention_plot,
+        name="model-attention-plot",
+    ),
     path("jobs/<int:pk>/", views.job_detail, name="job-detail"),
 ]

@@ -13,8 +13,9 @@ from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET
 
 from . import selectors
+from .diagnostic_report import diagnostic_figure_svg, diagnostics_summary, diagnostics_version
 from .display import seen_words, token_cells
-from .models import ClassifierModel, Dataset, Explanation, Job
+from .models import ClassifierModel, Dataset, Diagnostic, Explanation, Job
 from .services.model_import import label_map_parse, model_archive_import
 from .summaries import (
     agreement_plot_svg,
@@ -231,6 +232,50 @@ def model_agreement_plot(request: HttpRequest, name: str) -> HttpResponse:
         response = HttpResponse(svg, content_type="image/svg+xml")
     response["ETag"] = etag
     # Private (the researcher's own scores); revalidated on every view, answered by 304.
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@login_required
+def model_attention(request: HttpRequest, name: str) -> HttpResponse:
+    """Attention under test: each stored experiment's table, figure, definition, parameters."""
+    model = selectors.model_access(request.user, name)
+    dataset = model.dataset
+    summary = diagnostics_summary(model, dataset) if dataset is not None else None
+    return render(
+        request,
+        "explanations/model_attention.html",
+        {
+            "model": model,
+            "dataset": dataset,
+            "summary": summary,
+            "experiments": Diagnostic.Experiment.choices,
+            "jobs": Job.objects.filter(model=model, kind=Job.Kind.DIAGNOSE).order_by("-created_at")[
+                :10
+            ],
+        },
+    )
+
+
+@login_required
+@require_GET
+def model_attention_plot(request: HttpRequest, name: str, experiment: str) -> HttpResponse:
+    """One experiment's figure as an SVG file, loaded lazily, revalidated by its ETag."""
+    model = selectors.model_access(request.user, name)
+    dataset = model.dataset
+    if experiment not in Diagnostic.Experiment.values:
+        raise Http404(f"No attention experiment named {experiment!r}.")
+    version = diagnostics_version(model, dataset, experiment) if dataset is not None else None
+    if dataset is None or version is None:
+        raise Http404(f"No {experiment} diagnostics stored yet.")
+    etag = quote_etag(version)
+    response: HttpResponse
+    if etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
+        response = HttpResponseNotModified()
+    else:
+        svg = diagnostic_figure_svg(model, dataset, experiment)
+        response = HttpResponse(svg, content_type="image/svg+xml")
+    response["ETag"] = etag
     response["Cache-Control"] = "private, no-cache"
     return response
 

@@ -195,6 +195,22 @@ class ExplanationUploadSerializer(serializers.Serializer):
     )
 
 
+class DiagnosticsRequestSerializer(serializers.Serializer):
+    """A request to run the attention diagnostics (issue #13) on a model."""
+
+    dataset = serializers.CharField(
+        required=False, max_length=200, help_text="A dataset visible to you (default: the model's)."
+    )
+    experiments = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        help_text="correlation, permutation, adversarial, zeroing (default: all the model supports).",
+    )
+    parameters = serializers.DictField(
+        required=False, help_text='Per experiment, e.g. {"permutation": {"permutations": 100}}.'
+    )
+
+
 class ModelImportSerializer(serializers.Serializer):
     archive = serializers.FileField(
         help_text="A .zip of a save_pretrained folder: config.json, model.safetensors or "

@@ -12,10 +12,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from explanations import selectors
+from explanations.diagnostic_report import diagnostics_summary
 from explanations.io.problems import ImportFailed, Problem
 from explanations.models import ClassifierModel, Dataset, Explanation, Instance, Job, Score
 from explanations.services.datasets import dataset_import
+from explanations.services.diagnostics import diagnostics_job_create
 from explanations.services.explanations import explanations_import
+from explanations.services.jobs import job_run
 from explanations.services.model_import import label_map_parse, model_archive_import
 from explanations.summaries import attention_agreement, score_summary
 
@@ -203,6 +206,75 @@ class ClassifierModelViewSet(viewsets.ReadOnlyModelViewSet):
                 "attention_agreement_tau": attention_agreement(model, model.dataset),
             }
         )
+
+    @extend_schema(
+        request=serializers.DiagnosticsRequestSerializer,
+        responses={200: dict, 202: serializers.JobSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="diagnostics")
+    def diagnostics(self, request: Request, name: str | None = None) -> Response:
+        """GET: the stored attention diagnostics. POST: run them as a job (owner only).
+
+        The job runs on Celery when a broker is configured (202 at once, follow
+        ``/api/jobs/<id>/``), else in-process before the answer.
+        """
+        model = self.get_object()
+        if request.method == "GET":
+            dataset = model.dataset
+            name_given = request.query_params.get("dataset")
+            if name_given:
+                dataset = (
+                    selectors.datasets_visible_to(request.user).filter(name=name_given).first()
+                )
+            if dataset is None:
+                return Response({"detail": "No dataset: name one with ?dataset=."}, status=404)
+            summary = diagnostics_summary(model, dataset)
+            for entry in summary["experiments"].values():
+                entry["table"].pop("display", None)
+            jobs = Job.objects.filter(model=model, kind=Job.Kind.DIAGNOSE).order_by("-created_at")
+            return Response(
+                {
+                    "model": model.name,
+                    "dataset": dataset.name,
+                    **summary,
+                    "jobs": serializers.JobSerializer(jobs[:10], many=True).data,
+                }
+            )
+        if model.owner_id != request.user.pk and not request.user.is_staff:
+            return Response(
+                {"detail": f"Only the owner of model {model.name} may run diagnostics on it."},
+                status=status.HTTP_403_FORBIDDEN,
+            )
+        body = serializers.DiagnosticsRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data: dict[str, Any] = body.validated_data
+        dataset = model.dataset
+        if "dataset" in data:
+            dataset = (
+                selectors.datasets_visible_to(request.user).filter(name=data["dataset"]).first()
+            )
+            if dataset is None:
+                return Response(
+                    {"dataset": [f"No dataset named {data['dataset']!r} is visible to you."]},
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
+        if dataset is None:
+            return Response(
+                {"dataset": [f"Model {model.name} has no dataset; name one."]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        try:
+            job = diagnostics_job_create(
+                model=model,
+                dataset=dataset,
+                experiments=data.get("experiments"),
+                parameters=data.get("parameters"),
+                created_by=request.user,  # type: ignore[arg-type]  # authenticated
+            )
+        except ValueError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        job = job_run(job, wait=False)
+        return Response(serializers.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
 class ExplanationViewSet(viewsets.ReadOnlyModelViewSet):

@@ -335,10 +335,27 @@ _METHODS: tuple[Method, ...] = (
 METHODS: Mapping[str, Method] = {m.name: m for m in _METHODS}
 """Every method by name, in declaration order."""
 
+_STORED_REASON = (
+    "it is stored by another computation (run_diagnostics), not computed by compute_explanations"
+)
+_STORED_METHODS: tuple[Method, ...] = (
+    Method(
+        "adversarial_attention",
+        "attention",
+        "Jain & Wallace's adversarial attention: the distribution kept by the adversarial "
+        "search (most different from the model's attention, output within the TVD bound), "
+        "stored by run_diagnostics so a study can show it beside the attention.",
+        (),
+        unsupported={kind: _STORED_REASON for kind in KINDS},
+    ),
+)
+STORED_METHODS: Mapping[str, Method] = {m.name: m for m in _STORED_METHODS}
+"""Methods whose explanations are stored by other computations, never by compute_explanations."""
+
 
 def _method(name: str) -> Method:
     try:
-        return METHODS[name]
+        return METHODS[name] if name in METHODS else STORED_METHODS[name]
     except KeyError:
         raise ValueError(
             f"unknown attribution method {name!r}; expected one of {', '.join(METHODS)}"
@@ -359,6 +376,11 @@ def _kind(kind: str | None) -> str:
 def method_names() -> tuple[str, ...]:
     """Return every method's name, in declaration order."""
     return tuple(METHODS)
+
+
+def stored_method_names() -> tuple[str, ...]:
+    """Return the stored-only methods' names (see :data:`STORED_METHODS`)."""
+    return tuple(STORED_METHODS)
 
 
 def method_family(name: str) -> str:
@@ -434,7 +456,7 @@ def methods_check(methods: Sequence[str], *, kind: str, model_name: str) -> list
     """
     supported = supported_methods(kind)
     offered = ", ".join(supported) or "none (its explanations are imported)"
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if m not in METHODS and m not in STORED_METHODS]
     if unknown:
         raise ValueError(
             f"unknown method(s) {', '.join(unknown)}; model {model_name} ({kind}) "

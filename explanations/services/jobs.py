@@ -44,6 +44,7 @@ ShardBody = Callable[[Job, list[int]], ShardWrite]
 SHARD_BODIES: dict[str, str] = {
     Job.Kind.EXPLAIN: "explanations.jobs.explain.explain_shard",
     Job.Kind.SCORE: "explanations.jobs.score.score_shard",
+    Job.Kind.DIAGNOSE: "explanations.jobs.diagnose.diagnose_shard",
 }
 
 

@@ -10,6 +10,7 @@ from explanations.compute.registry import (
     method_description,
     method_family,
     method_names,
+    stored_method_names,
 )
 from explanations.models import Explanation, ExplanationMethod
 from explanations.services.explanations import model_for_import
@@ -20,6 +21,9 @@ from .factories import small_dataset
 pytestmark = pytest.mark.django_db
 
 migration = importlib.import_module("explanations.migrations.0005_method_registry")
+diagnostics_migration = importlib.import_module(
+    "explanations.migrations.0006_attention_diagnostics"
+)
 
 
 def _rows():
@@ -31,7 +35,7 @@ def _rows():
 def _registry():
     return {
         name: (method_family(name), method_description(name), method_declaration(name))
-        for name in method_names()
+        for name in (*method_names(), *stored_method_names())
     }
 
 
@@ -41,13 +45,18 @@ def test_migrated_rows_match_the_registry():
 
 
 def test_migration_literals_are_the_registrys():
-    assert {name: tuple(row) for name, row in migration.METHODS.items()} == _registry()
+    written = {name: tuple(row) for name, row in migration.METHODS.items()}
+    stored = diagnostics_migration.ADVERSARIAL
+    written["adversarial_attention"] = (stored["family"], stored["description"], [])
+    assert written == _registry()
 
 
 def test_known_methods_ensure_recreates_missing_rows_from_the_registry():
     ExplanationMethod.objects.filter(name__in=["lrp", "random"]).delete()
     ids = known_methods_ensure()
-    assert list(ids) == sorted(method_names())
+    # Stored-only methods (adversarial_attention, issue #13) get their row on demand too.
+    everything = (*method_names(), *stored_method_names())
+    assert list(ids) == sorted(everything)
     assert _rows() == _registry()
 
 

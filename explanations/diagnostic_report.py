@@ -1,0 +1,435 @@
+"""Attention under test (issue #13): stored diagnostics as tables, figures and export files.
+
+Reads :class:`Diagnostic` rows only (no torch: the web tier shows them). The tables are
+summaries over instances, the figures SVG drawn by matplotlib (imported when a figure
+is drawn, not by every web process), and the export writes a CSV per experiment, its
+figure and a JSON of every parameter, each experiment's definition beside its numbers.
+"""
+
+import csv
+import io
+import json
+import statistics
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from django.db.models import Count, Max
+
+from explanations.models import ClassifierModel, Dataset, Diagnostic
+from explanations.services.diagnostics import (
+    DEFINITIONS,
+    EXPERIMENTS,
+    JAIN_WALLACE_REFERENCE,
+    diagnostics_skipped,
+    diagnostics_supported,
+)
+
+# Colour-blind-safe (Okabe-Ito), one per predicted class.
+CLASS_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+
+
+def _rows(model: ClassifierModel, dataset: Dataset, experiment: str) -> list[Diagnostic]:
+    return list(
+        Diagnostic.objects.filter(model=model, instance__dataset=dataset, experiment=experiment)
+        .select_related("instance")
+        .order_by("instance__position")
+    )
+
+
+def diagnostics_version(model: ClassifierModel, dataset: Dataset, experiment: str) -> str | None:
+    """Return a tag that changes whenever the experiment's figure would, or None with no rows."""
+    found = Diagnostic.objects.filter(
+        model=model, instance__dataset=dataset, experiment=experiment
+    ).aggregate(n=Count("pk"), last=Max("updated_at"))
+    if not found["n"]:
+        return None
+    return f"{model.pk}-{dataset.pk}-{experiment}-{found['n']}-{found['last'].timestamp()}"
+
+
+def _label(dataset: Dataset, label: int | None) -> str:
+    if label is None:
+        return "all"
+    names = dataset.label_names
+    return str(names[label]) if 0 <= label < len(names) else str(label)
+
+
+def _groups(dataset: Dataset, rows: list[Diagnostic]) -> Iterable[tuple[str, list[Diagnostic]]]:
+    """Yield ("all", every row), then each predicted class's rows, in class order."""
+    yield "all", rows
+    for label in sorted({r.predicted_label for r in rows if r.predicted_label is not None}):
+        yield _label(dataset, label), [r for r in rows if r.predicted_label == label]
+
+
+def _mean(values: list[float]) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def correlation_table(
+    dataset: Dataset, rows: list[Diagnostic], significance: float
+) -> dict[str, Any]:
+    """Return J&W's Table 2 for stored rows: per measure and class, mean, sd, share p <= alpha.
+
+    The sd is the population standard deviation (``np.std``, as J&W's table); instances
+    whose tau is undefined are counted apart.
+    """
+    measures = sorted({m for r in rows for m in r.values.get("tau", {})})
+    table = []
+    for measure in measures:
+        for group, members in _groups(dataset, rows):
+            taus = [r.values["tau"].get(measure) for r in members]
+            ps = [r.values["p_value"].get(measure) for r in members]
+            defined = [(t, p) for t, p in zip(taus, ps, strict=True) if t is not None]
+            values = [t for t, _ in defined]
+            table.append(
+                {
+                    "measure": measure,
+                    "predicted_class": group,
+                    "instances": len(values),
+                    "undefined": len(members) - len(values),
+                    "mean": _mean(values),
+                    "sd": statistics.pstdev(values) if values else None,
+                    "share_significant": (
+                        sum(1 for _, p in defined if p is not None and p <= significance)
+                        / len(defined)
+                        if defined
+                        else None
+                    ),
+                }
+            )
+    return {
+        "columns": [
+            "measure",
+            "predicted_class",
+            "instances",
+            "undefined",
+            "mean",
+            "sd",
+            "share_significant",
+        ],
+        "rows": table,
+    }
+
+
+def _permutation_table(dataset: Dataset, rows: list[Diagnostic]) -> dict[str, Any]:
+    table = []
+    for group, members in _groups(dataset, rows):
+        medians = [
+            r.values["median_tvd"] for r in members if r.values.get("median_tvd") is not None
+        ]
+        table.append(
+            {
+                "predicted_class": group,
+                "instances": len(medians),
+                "mean_median_tvd": _mean(medians),
+                "median_median_tvd": _median(medians),
+                "share_below_0.01": (
+                    sum(1 for m in medians if m < 0.01) / len(medians) if medians else None
+                ),
+            }
+        )
+    return {"columns": list(table[0]) if table else [], "rows": table}
+
+
+def _adversarial_table(dataset: Dataset, rows: list[Diagnostic]) -> dict[str, Any]:
+    table = []
+    for group, members in _groups(dataset, rows):
+        feasible = [r for r in members if r.values.get("feasible")]
+        jsds = [r.values["jsd"] for r in feasible if r.values.get("jsd") is not None]
+        table.append(
+            {
+                "predicted_class": group,
+                "instances": len(members),
+                "feasible": len(feasible),
+                "no_feasible_adversary": len(members) - len(feasible),
+                "mean_max_jsd": _mean(jsds),
+                "median_max_jsd": _median(jsds),
+            }
+        )
+    return {"columns": list(table[0]) if table else [], "rows": table}
+
+
+def _zeroing_table(dataset: Dataset, rows: list[Diagnostic]) -> dict[str, Any]:
+    orders = list(rows[0].values.get("flips", {})) if rows else []
+    table = []
+    for group, members in _groups(dataset, rows):
+        differences = [
+            r.values["jsd_difference"]
+            for r in members
+            if r.values.get("jsd_difference") is not None
+        ]
+        row: dict[str, Any] = {
+            "predicted_class": group,
+            "instances": len(members),
+            "mean_jsd_difference_top_minus_random": _mean(differences),
+            "share_top_larger": (
+                sum(1 for d in differences if d > 0) / len(differences) if differences else None
+            ),
+        }
+        for order in orders:
+            flips = [r.values["flips"][order] for r in members]
+            fractions = [f["fraction"] for f in flips if f["flipped"] and f["fraction"] is not None]
+            row[f"{order}: flipped"] = sum(1 for f in flips if f["flipped"])
+            row[f"{order}: never flips"] = sum(1 for f in flips if not f["flipped"])
+            row[f"{order}: median fraction zeroed"] = _median(fractions)
+        table.append(row)
+    return {"columns": list(table[0]) if table else [], "rows": table}
+
+
+def _parameter_sets(rows: list[Diagnostic]) -> list[dict[str, Any]]:
+    """Return the distinct parameter sets of the rows (more than one after a partial re-run)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        seen.setdefault(json.dumps(r.parameters, sort_keys=True), r.parameters)
+    return list(seen.values())
+
+
+def diagnostics_summary(model: ClassifierModel, dataset: Dataset) -> dict[str, Any]:
+    """Return every stored experiment's table, definition and parameters, and what was skipped."""
+    experiments: dict[str, Any] = {}
+    for experiment in EXPERIMENTS:
+        rows = _rows(model, dataset, experiment)
+        if not rows:
+            continue
+        sets = _parameter_sets(rows)
+        parameters = sets[0]
+        if experiment == "correlation":
+            table = correlation_table(dataset, rows, float(parameters.get("significance", 0.05)))
+        elif experiment == "permutation":
+            table = _permutation_table(dataset, rows)
+        elif experiment == "adversarial":
+            table = _adversarial_table(dataset, rows)
+        else:
+            table = _zeroing_table(dataset, rows)
+        table["display"] = [[_display(v) for v in row.values()] for row in table["rows"]]
+        experiments[experiment] = {
+            "label": Diagnostic.Experiment(experiment).label,
+            "definition": DEFINITIONS[experiment],
+            "parameters": {k: v for k, v in parameters.items() if k != "skipped"},
+            "skipped_parts": parameters.get("skipped", {}),
+            "mixed_parameters": len(sets) > 1,
+            "instances": len(rows),
+            "table": table,
+        }
+    return {
+        "experiments": experiments,
+        "skipped": diagnostics_skipped(model.architecture),
+        "supported": list(diagnostics_supported(model.architecture)),
+        "reference": [figure._asdict() for figure in JAIN_WALLACE_REFERENCE],
+    }
+
+
+def _display(value: Any) -> str:
+    """Return a table cell as text: floats to 3 decimals, undefined as a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def diagnostic_rows(
+    model: ClassifierModel, dataset: Dataset, experiment: str
+) -> tuple[list[str], list[list[Any]]]:
+    """Return the experiment's per-instance CSV: a header and one row per instance.
+
+    Nested values are flattened to ``a.b`` columns; lists (each permutation's TVD, each
+    candidate's JSD) are written as JSON in one cell. Undefined values are empty.
+    """
+    rows = _rows(model, dataset, experiment)
+    flat = [_flatten(r.values) for r in rows]
+    columns: list[str] = []
+    for entry in flat:
+        columns.extend(c for c in entry if c not in columns)
+    header = ["instance", "predicted_class", "max_attention", *columns]
+    body = [
+        [
+            r.instance.external_id,
+            _label(dataset, r.predicted_label),
+            "" if r.max_attention is None else r.max_attention,
+            *("" if entry.get(c) is None else entry[c] for c in columns),
+        ]
+        for r, entry in zip(rows, flat, strict=True)
+    ]
+    return header, body
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{name}."))
+        elif isinstance(value, list):
+            out[name] = json.dumps(value)
+        else:
+            out[name] = value
+    return out
+
+
+def _points(
+    rows: list[Diagnostic], value: Any
+) -> dict[int | None, tuple[list[float], list[float]]]:
+    """Return per predicted class the (max attention, value(row)) pairs that are defined."""
+    points: dict[int | None, tuple[list[float], list[float]]] = {}
+    for r in rows:
+        y = value(r)
+        if r.max_attention is None or y is None:
+            continue
+        xs, ys = points.setdefault(r.predicted_label, ([], []))
+        xs.append(r.max_attention)
+        ys.append(y)
+    return points
+
+
+def diagnostic_figure_svg(model: ClassifierModel, dataset: Dataset, experiment: str) -> str:
+    """Return the experiment's figure as SVG text ("" when nothing is stored)."""
+    out = io.StringIO()
+    if not _save_figure(model, dataset, experiment, out, "svg"):
+        return ""
+    svg = out.getvalue()
+    return svg[svg.index("<svg") :]
+
+
+def diagnostic_figure_png(model: ClassifierModel, dataset: Dataset, experiment: str) -> bytes:
+    """Return the experiment's figure as PNG bytes (empty when nothing is stored)."""
+    out = io.BytesIO()
+    if not _save_figure(model, dataset, experiment, out, "png"):
+        return b""
+    return out.getvalue()
+
+
+def _save_figure(
+    model: ClassifierModel,
+    dataset: Dataset,
+    experiment: str,
+    out: io.StringIO | io.BytesIO,
+    fmt: str,
+) -> bool:
+    """Draw the experiment's figure into ``out`` in ``fmt``; False when nothing is stored."""
+    rows = _rows(model, dataset, experiment)
+    if not rows:
+        return False
+    # Imported here: matplotlib (tens of MB) is needed when a figure is drawn, not by every
+    # web process importing the views. A Figure, not pyplot: no global state across threads.
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.subplots()
+    title = f"{model.name} on {dataset.name}: {Diagnostic.Experiment(experiment).label}"
+    if experiment == "zeroing":
+        orders = list(rows[0].values.get("flips", {}))
+        data = [
+            [
+                r.values["flips"][o]["fraction"]
+                for r in rows
+                if r.values["flips"][o]["flipped"] and r.values["flips"][o]["fraction"] is not None
+            ]
+            for o in orders
+        ]
+        never = [sum(1 for r in rows if not r.values["flips"][o]["flipped"]) for o in orders]
+        labels = [f"{o} (never flips: {n})" for o, n in zip(orders, never, strict=True)]
+        fig.set_size_inches(7, 0.45 * len(orders) + 1.6)
+        ax.boxplot(
+            [d if d else [float("nan")] for d in data],
+            orientation="horizontal",
+            tick_labels=labels,
+            widths=0.5,
+            showfliers=False,
+        )
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("fraction of tokens zeroed until the decision flips")
+    elif experiment == "correlation":
+        measures = sorted({m for r in rows for m in r.values.get("tau", {})})
+        data = [
+            [r.values["tau"][m] for r in rows if r.values["tau"].get(m) is not None]
+            for m in measures
+        ]
+        ax.boxplot(
+            [d if d else [float("nan")] for d in data],
+            orientation="horizontal",
+            tick_labels=measures,
+            widths=0.5,
+            showfliers=False,
+        )
+        ax.axvline(0, color="#777", linewidth=0.8)
+        ax.set_xlim(-1, 1)
+        ax.set_xlabel("Kendall τ-b of attention with the measure (per instance)")
+    else:
+        if experiment == "permutation":
+            points = _points(rows, lambda r: r.values.get("median_tvd"))
+            ax.set_ylabel("median output TVD over permutations")
+        else:
+            points = _points(
+                rows, lambda r: r.values.get("jsd") if r.values.get("feasible") else None
+            )
+            ax.set_ylabel("max JSD of a feasible adversary (nats)")
+        for index, (label, (xs, ys)) in enumerate(sorted(points.items(), key=lambda p: p[0] or 0)):
+            ax.scatter(
+                xs,
+                ys,
+                s=10,
+                alpha=0.6,
+                color=CLASS_COLOURS[index % len(CLASS_COLOURS)],
+                label=f"predicted {_label(dataset, label)}",
+            )
+        ax.set_xlabel("maximum attention weight of the instance")
+        if points:
+            ax.legend(loc="best", fontsize="small")
+    ax.set_title(title, fontsize="medium")
+    fig.tight_layout()
+    fig.savefig(out, format=fmt, dpi=150)
+    return True
+
+
+def diagnostics_export(*, model: ClassifierModel, dataset: Dataset, out: Path) -> list[Path]:
+    """Write every stored experiment of ``model`` on ``dataset`` to ``out``; return the files.
+
+    Per experiment: ``<experiment>.csv`` (one row per instance) and its figure as
+    ``<experiment>.svg`` and ``.png``; and ``parameters.json``: each experiment's definition, parameters and
+    summary table, what was skipped and why, and J&W's reference figures (labelled).
+    Raises ValueError when nothing is stored.
+    """
+    summary = diagnostics_summary(model, dataset)
+    if not summary["experiments"]:
+        raise ValueError(
+            f"no attention diagnostics stored for model {model.name} on dataset {dataset.name}; "
+            "run run_diagnostics first"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for experiment in summary["experiments"]:
+        header, body = diagnostic_rows(model, dataset, experiment)
+        path = out / f"{experiment}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(body)
+        figure = out / f"{experiment}.svg"
+        figure.write_text(diagnostic_figure_svg(model, dataset, experiment), encoding="utf-8")
+        bitmap = out / f"{experiment}.png"
+        bitmap.write_bytes(diagnostic_figure_png(model, dataset, experiment))
+        written.extend([path, figure, bitmap])
+    document = {
+        "model": model.name,
+        "architecture": model.architecture,
+        "dataset": dataset.name,
+        "kind": "faithfulness (computed on the model, never by people)",
+        "experiments": {
+            name: {
+                **entry,
+                "table": {k: v for k, v in entry["table"].items() if k != "display"},
+            }
+            for name, entry in summary["experiments"].items()
+        },
+        "skipped": summary["skipped"],
+        "reference": summary["reference"],
+    }
+    path = out / "parameters.json"
+    path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    written.append(path)
+    return written
