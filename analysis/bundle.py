@@ -49,6 +49,7 @@ from django.utils import timezone
 from analysis.plots import plot_render
 from analysis.presentation import analysis_context
 from analysis.services.options import AnalysisOptions
+from analysis.services.preregistration import NOT_PREREGISTERED, preregistration_report
 from analysis.services.results import StudyAnalysis, study_analysis_get
 from analysis.services.simulated import SIMULATED_PREFIX
 from analysis.services.tables import StudyTables, Table
@@ -213,6 +214,29 @@ def _options_codebook(study: Study) -> list[str]:
     ]
 
 
+def _preregistration_codebook(study: Study, analysis: StudyAnalysis) -> list[str]:
+    """Return the codebook's section on the explanation's goal, its user and the plan."""
+    prereg = preregistration_report(study, analysis)
+    lines = [
+        "## Explanation goal, intended user and pre-registration",
+        "",
+        f"- Explanation goal: {prereg['explanation_goal'] or 'not said'}",
+        f"- Intended user: {prereg['intended_user_label'] or 'not said'}",
+    ]
+    if prereg["sha256"] is None:
+        lines.append(f"- Plan: {NOT_PREREGISTERED}.")
+    else:
+        lines.append(
+            f"- Plan: pre-registered, sha256 `{prereg['sha256']}`, frozen at launch "
+            f"({prereg['frozen_at']}); `manifest.json` holds the frozen JSON "
+            "(`preregistration.json`) and the departures of this analysis (`departures`)."
+        )
+        lines += [f"- Departure: {d}" for d in prereg["departures"]] or [
+            "- No departures from the plan."
+        ]
+    return [*lines, ""]
+
+
 def codebook_markdown(study: Study, analysis: StudyAnalysis) -> str:
     """Return ``codebook.md``: how to load the tables, and every column explained."""
     tables = analysis.tables
@@ -265,6 +289,7 @@ def codebook_markdown(study: Study, analysis: StudyAnalysis) -> str:
             lines.append(f"| `{column.name}` | {column.kind} | {meaning} |")
         lines.append("")
     lines += _options_codebook(study)
+    lines += _preregistration_codebook(study, analysis)
     lines += [
         "## results.json",
         "",
@@ -365,7 +390,7 @@ def _scores(study: Study) -> dict[str, dict[str, Any]]:
 def _consent(study: Study) -> dict[str, Any]:
     return {
         "text_in": "design.consent_text",
-        "sha256": hashlib.sha256(study.consent_text.encode()).hexdigest(),
+        "sha256": study.consent_sha256,
         "note": (
             "the consent text cannot change once the study is live (the design, the API and "
             "the admin refuse it), so every participant agreed to this version"
@@ -391,6 +416,7 @@ def manifest_data(study: Study, analysis: StudyAnalysis) -> dict[str, Any]:
     model = study.model
     dataset = study.dataset
     options = analysis.results["options"]
+    prereg = preregistration_report(study, analysis)
     return {
         "schema": BUNDLE_SCHEMA,
         "created_at": timezone.now().isoformat(),
@@ -428,6 +454,9 @@ def manifest_data(study: Study, analysis: StudyAnalysis) -> dict[str, Any]:
             "note": "each logged reason states the threshold the rule used",
         },
         "consent": _consent(study),
+        # Issue #16: the plan frozen at launch, and how this analysis departs from it.
+        "preregistration": prereg,
+        "departures": NOT_PREREGISTERED if prereg["departures"] is None else prereg["departures"],
         "privacy": _privacy(study),
         "deletions": deletions_of(study),
         "simulated": {

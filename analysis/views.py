@@ -18,6 +18,7 @@ from analysis.plots import FORMATS, plot_render
 from analysis.presentation import analysis_context
 from analysis.selectors import study_for_analysis
 from analysis.services.options import AnalysisOptions, options_from_query
+from analysis.services.preregistration import preregistration_report
 from analysis.services.results import study_analysis_get
 
 CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
@@ -54,6 +55,7 @@ def study_analysis(request: HttpRequest, pk: int) -> HttpResponse:
     context.update(
         {
             "study": study,
+            "preregistration": preregistration_report(study, analysis),
             "bundle_url": _with_query(reverse("analysis:study-bundle", args=[pk]), options),
             "results_url": _with_query(reverse("analysis-api:study-results", args=[pk]), options),
         }

@@ -251,6 +251,15 @@ ELEPHANT_API_MAX_PAGE_SIZE = env_positive_int("ELEPHANT_API_MAX_PAGE_SIZE", 200)
 # leaves time for late bonuses, rejections and disputes on the platform; pseudonyms stay.
 ELEPHANT_PLATFORM_ID_RETENTION_DAYS = env_positive_int("ELEPHANT_PLATFORM_ID_RETENTION_DAYS", 90)
 
+# Paying participants (README, "Paying participants"): the payments page's Prolific actions
+# are on when a Prolific API token is set; its MTurk actions when an MTurk access key is set
+# (else boto3's own credential chain is not tried, so nothing is sent by accident). MTurk
+# goes to the requester sandbox unless MTURK_SANDBOX is turned off.
+PROLIFIC_API_TOKEN = os.environ.get("PROLIFIC_API_TOKEN", "")
+MTURK_ACCESS_KEY_ID = os.environ.get("MTURK_ACCESS_KEY_ID", "")
+MTURK_SECRET_ACCESS_KEY = os.environ.get("MTURK_SECRET_ACCESS_KEY", "")
+MTURK_SANDBOX = env_bool("MTURK_SANDBOX", True)
+
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -9,10 +9,11 @@ checked with the same message everywhere. ``Study``'s model fields keep their ow
 definitions (a migration is their history); a test holds their defaults to these.
 
 Fields with structure of their own (the name, dataset, model and methods, the check
-positions, the questionnaire, the entry sources, the texts and the completion code) are
-validated by the design service.
+positions, the questionnaire, the comprehension checks, the entry sources, the texts and
+the completion code) are validated by the design service.
 """
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +28,25 @@ MAX_SEED = 2**31 - 1  # a 32-bit database integer
 MAX_ITEMS = 100_000  # test instances sampled; trials, practice items and top k likewise
 MAX_RATINGS_PER_ITEM = 10_000  # participants per list
 MAX_MINUTES = 7 * 24 * 60  # a week, for the time limit and the estimate
+# Prolific's completion codes are short strings of letters and digits; "-" and "_" are
+# allowed too, as in the codes researchers already use (the URL encodes nothing else).
+CODE = re.compile(r"[A-Za-z0-9_-]{1,50}")
+CODE_EXPECTED = "1 to 50 letters, digits, - or _, or empty for no code"
+
+
+def code_parser(name: str) -> Any:
+    """Return the parser of the outcome code field ``name`` ('' means no code)."""
+
+    def parse(value: Any) -> str:
+        text = value.strip() if isinstance(value, str) else value
+        if text == "":
+            return ""
+        if not isinstance(text, str) or not CODE.fullmatch(text):
+            raise ValidationError(f"field {name}={value!r}: expected {CODE_EXPECTED}")
+        return text
+
+    return parse
+
 
 DESIGN_FIELDS: tuple[Option, ...] = (
     Option(
@@ -119,6 +139,41 @@ DESIGN_FIELDS: tuple[Option, ...] = (
         high=MAX_MINUTES,
         subject="field",
         help_text="Unfinished assignments are released to others after this (at most a week).",
+    ),
+    # Prolific outcomes (issue #16): the code of each outcome besides completion.
+    Option(
+        "failed_checks_code",
+        "Failed attention checks code (Prolific)",
+        str,
+        "",
+        max_length=50,
+        parse=code_parser("failed_checks_code"),
+        describe=CODE_EXPECTED,
+        subject="field",
+        help_text="Prolific completion code for people who failed the attention checks; "
+        "empty: no code, they are asked to return the submission.",
+    ),
+    Option(
+        "failed_checks_threshold",
+        "Failed attention checks that count as failing",
+        int,
+        2,
+        low=1,
+        high=MAX_ITEMS,
+        subject="field",
+        help_text="Prolific lets you act on two or more failed attention checks.",
+    ),
+    Option(
+        "screened_out_code",
+        "Screened-out code (Prolific)",
+        str,
+        "",
+        max_length=50,
+        parse=code_parser("screened_out_code"),
+        describe=CODE_EXPECTED,
+        subject="field",
+        help_text="Prolific completion code for people who failed the comprehension check "
+        "twice; empty: they are asked to return the submission.",
     ),
 )
 DESIGN: Mapping[str, Option] = {field.name: field for field in DESIGN_FIELDS}

@@ -15,10 +15,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.forms.boundfield import BoundWidget
 
+from analysis.services.options import INTERVALS, MAX_RESAMPLES, RESAMPLING
 from explanations import selectors as explanation_selectors
 from explanations.models import ClassifierModel, Dataset, ExplanationMethod
 
-from . import questionnaires
+from . import comprehension, questionnaires
 from .design_fields import DESIGN_FIELDS
 from .models import Participant, Study
 from .services.design import (
@@ -26,6 +27,14 @@ from .services.design import (
     DEFAULT_CONSENT,
     DEFAULT_INSTRUCTIONS,
     StudyDesign,
+)
+from .services.preregistration import (
+    FAITHFULNESS_METRICS,
+    GOAL_HELP,
+    PLAN_FIELDS,
+    Preregistration,
+    measure_choices,
+    preregistration_errors,
 )
 from .types.base import Option, StudyType, get_type, type_choices
 
@@ -212,6 +221,98 @@ class StudyStartForm(ErrorSummaryMixin, forms.Form):
         return data
 
 
+def preregistration_form_fields() -> dict[str, forms.Field]:
+    """Return the design form's "Pre-registration" fieldset, one field per plan field.
+
+    Every field is optional; the exclusion rules start at the exclusion form's defaults.
+    """
+    unplanned = [("", "Not planned")]
+    return {
+        "hypotheses": forms.CharField(
+            widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Hypotheses"
+        ),
+        # The choices are the chosen type's measures (set in StudyDesignForm.__init__).
+        "plausibility_measure": forms.ChoiceField(
+            choices=unplanned, required=False, label="Plausibility measure"
+        ),
+        "faithfulness_metrics": forms.MultipleChoiceField(
+            choices=[(m, m) for m in FAITHFULNESS_METRICS],
+            widget=forms.CheckboxSelectMultiple,
+            required=False,
+            label="Faithfulness metrics",
+            help_text="The metrics the plausibility measure will be related to.",
+        ),
+        "statistics": forms.CharField(
+            widget=forms.Textarea(attrs={"rows": 2}),
+            required=False,
+            label="Statistics",
+            help_text="The tests and models planned, e.g. Spearman's rho, two-way bootstrap.",
+        ),
+        "n_resamples": forms.IntegerField(
+            min_value=0, max_value=MAX_RESAMPLES, required=False, label="Bootstrap resamples"
+        ),
+        "level": forms.FloatField(
+            min_value=0.5, max_value=0.999, required=False, label="Confidence level"
+        ),
+        "resampling": forms.ChoiceField(
+            choices=unplanned + [(r, r) for r in RESAMPLING], required=False, label="Resampling"
+        ),
+        "interval": forms.ChoiceField(
+            choices=unplanned + [(i, i) for i in INTERVALS], required=False, label="Interval"
+        ),
+        "max_failed_checks": forms.IntegerField(
+            min_value=0,
+            required=False,
+            initial=0,
+            label="Exclude: failed checks above",
+            help_text="Empty: the rule is not planned.",
+        ),
+        "min_median_seconds": forms.FloatField(
+            min_value=0,
+            required=False,
+            label="Exclude: median seconds per trial below",
+            help_text="Empty: the rule is not planned.",
+        ),
+        "straight_lining": forms.BooleanField(
+            required=False, initial=True, label="Exclude straight-lining"
+        ),
+        "straight_lining_min": forms.IntegerField(
+            min_value=2, required=False, initial=4, label="…over at least N trials"
+        ),
+        "exclusion_notes": forms.CharField(
+            widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Exclusion notes"
+        ),
+        "explanation_goal": forms.CharField(
+            widget=forms.Textarea(attrs={"rows": 2}),
+            required=False,
+            label="Explanation goal",
+            help_text=GOAL_HELP,
+        ),
+        "intended_user": forms.ChoiceField(
+            choices=[("", "Not said"), *Study.IntendedUser.choices],
+            required=False,
+            label="Intended user",
+        ),
+        "intended_user_other": forms.CharField(
+            max_length=200, required=False, label="Intended user (other)"
+        ),
+    }
+
+
+def plan_from(data: dict[str, Any]) -> Preregistration:
+    """Return the plan in a valid design form's cleaned data (empty numbers: unplanned)."""
+    default = Preregistration()
+    values: dict[str, Any] = {name: data.get(name) for name in PLAN_FIELDS}
+    values["faithfulness_metrics"] = list(values["faithfulness_metrics"] or [])
+    values["straight_lining"] = bool(values["straight_lining"])
+    if values["straight_lining_min"] is None:
+        values["straight_lining_min"] = default.straight_lining_min
+    for name in PLAN_FIELDS:
+        if values[name] is None and isinstance(getattr(default, name), str):
+            values[name] = ""
+    return Preregistration(**values)
+
+
 class StudyDesignForm(ErrorSummaryMixin, forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(
@@ -242,6 +343,13 @@ class StudyDesignForm(ErrorSummaryMixin, forms.Form):
     instructions = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}), initial=DEFAULT_INSTRUCTIONS
     )
+    comprehension_checks = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        label="Comprehension check",
+        help_text=comprehension.HELP
+        + " Asked after the instructions; a second wrong attempt screens the person out.",
+    )
     explanation_satisfaction = forms.BooleanField(
         required=False, label=questionnaires.PRESETS["explanation_satisfaction"]
     )
@@ -262,9 +370,10 @@ class StudyDesignForm(ErrorSummaryMixin, forms.Form):
         "name", "description", "study_type", "dataset", "model", "methods", "seed",
         "n_items", "items_per_participant", "ratings_per_item", "condition_design",
         "balance_outcomes", "practice_count", "attention_check_positions", "gold_positions",
-        "display_mode", "top_k", "consent_text", "instructions", "explanation_satisfaction",
-        "extra_questions", "sources", "completion_code", "pay", "estimated_minutes",
-        "time_limit_minutes",
+        "display_mode", "top_k", "consent_text", "instructions", "comprehension_checks",
+        "explanation_satisfaction", "extra_questions", "sources", "completion_code",
+        "failed_checks_code", "failed_checks_threshold", "screened_out_code", "pay",
+        "estimated_minutes", "time_limit_minutes",
     ]  # fmt: skip
 
     def __init__(
@@ -284,7 +393,12 @@ class StudyDesignForm(ErrorSummaryMixin, forms.Form):
         super().__init__(*args, **kwargs)
         for declared in DESIGN_FIELDS:
             self.fields[declared.name] = declared.form_field()
+            # Left empty, a design number takes its default, as the API does: a form posted
+            # by a script written before the field existed still validates.
+            if declared.default is not None:
+                self.fields[declared.name].required = False
         self.order_fields(self.field_order)
+        self.fields.update(preregistration_form_fields())
         self.user = user
         self.fields["dataset"].queryset = explanation_selectors.datasets_visible_to(user)  # type: ignore[attr-defined]  # a ModelChoiceField
         self.fields["model"].queryset = explanation_selectors.models_visible_to(user)  # type: ignore[attr-defined]  # a ModelChoiceField
@@ -294,6 +408,11 @@ class StudyDesignForm(ErrorSummaryMixin, forms.Form):
             self.initial["study_type"] = study_type
         chosen = study_type or self.data.get("study_type") or self.initial.get("study_type")
         self.kind: StudyType | None = get_type(chosen) if chosen in dict(type_choices()) else None
+        if self.kind is not None:
+            self.fields["plausibility_measure"].choices = [  # type: ignore[attr-defined]  # a ChoiceField
+                ("", "Not planned"),
+                *measure_choices(self.kind.name),
+            ]
         if dataset is not None and model is not None:
             self.initial.update(dataset=dataset.name, model=model.name)
             methods = self.fields["methods"]
@@ -316,7 +435,15 @@ class StudyDesignForm(ErrorSummaryMixin, forms.Form):
 
     def main_fields(self) -> list[forms.BoundField]:
         """Return the fields every study has (the hidden first-step choices left out)."""
-        return [self[f] for f in self.fields if "__" not in f and not self[f].is_hidden]
+        return [
+            self[f]
+            for f in self.fields
+            if "__" not in f and not self[f].is_hidden and f not in PLAN_FIELDS
+        ]
+
+    def preregistration_fields(self) -> list[forms.BoundField]:
+        """Return the "Pre-registration" fieldset's fields, for the template."""
+        return [self[f] for f in PLAN_FIELDS]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -329,7 +456,18 @@ class StudyDesignForm(ErrorSummaryMixin, forms.Form):
             data["extra_questions"] = parse_questions(data.get("extra_questions") or "")
         except ValidationError as exc:
             self.add_error("extra_questions", exc)
+        try:
+            data["comprehension_checks"] = comprehension.parse_checks(
+                data.get("comprehension_checks") or ""
+            )
+        except ValidationError as exc:
+            self.add_error("comprehension_checks", exc)
         self._check_methods_explained(data)
+        if self.kind is not None:
+            plan = plan_from(data)
+            for name, message in preregistration_errors(plan, study_type=self.kind.name).items():
+                if name not in self.errors:
+                    self.add_error(name, message)
         chosen = data.get("study_type")
         if chosen:
             kind = get_type(chosen)
@@ -381,7 +519,12 @@ class StudyDesignForm(ErrorSummaryMixin, forms.Form):
             else None,
             sources=d["sources"],
             completion_code=d["completion_code"] or None,
-            **{declared.name: d[declared.name] for declared in DESIGN_FIELDS},
+            comprehension_checks=d["comprehension_checks"],
+            preregistration=plan_from(d),
+            **{
+                declared.name: declared.default if d[declared.name] is None else d[declared.name]
+                for declared in DESIGN_FIELDS
+            },
         )
 
     def add_service_errors(self, exc: ValidationError) -> None:
@@ -413,6 +556,10 @@ def initial_from(design: StudyDesign) -> dict[str, Any]:
         "extra_questions": format_questions(design.questionnaire),
         "sources": design.sources,
         "completion_code": design.completion_code,
+        "comprehension_checks": comprehension.format_checks(
+            comprehension.parse_checks(design.comprehension_checks)
+        ),
+        **{name: getattr(design.preregistration, name) for name in PLAN_FIELDS},
     }
     for option, value in design.type_options.items():
         initial[f"{design.study_type}__{option}"] = value

@@ -16,10 +16,13 @@ log. Only the participant's own request deletes them (:class:`ParticipantDeletio
 and exports name participants by pseudonym only (:mod:`studies.pseudonyms`).
 """
 
+import hashlib
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -75,6 +78,14 @@ class Study(models.Model):
     class DisplayMode(models.TextChoices):
         HEATMAP = "heatmap", "Heatmap (highlighted text)"
         BARS = "bars", "Bars"
+
+    # Pre-registration (issue #16): who the explanation is for (Bastings & Filippova 2020).
+    class IntendedUser(models.TextChoices):
+        MODEL_DEVELOPER = "model_developer", "Model developer"
+        DOMAIN_EXPERT = "domain_expert", "Domain expert"
+        END_USER = "end_user", "End user / lay person"
+        AUDITOR = "auditor", "Auditor / regulator"
+        OTHER = "other", "Other (describe)"
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     owner = models.ForeignKey(
@@ -146,6 +157,32 @@ class Study(models.Model):
         default=60,
         help_text="Unfinished assignments are released to others after this (at most a week).",
     )
+    # Prolific outcomes and comprehension checks (issue #16, "Prolific"): the code each
+    # outcome sends participants back with (empty: "no code", they are asked to return).
+    failed_checks_code = models.CharField(
+        max_length=50,
+        blank=True,
+        default="",
+        validators=[DesignRange("failed_checks_code")],
+        help_text="Prolific code for failed attention checks; empty asks them to return.",
+    )
+    screened_out_code = models.CharField(
+        max_length=50,
+        blank=True,
+        default="",
+        validators=[DesignRange("screened_out_code")],
+        help_text="Prolific code for a failed comprehension check; empty asks them to return.",
+    )
+    failed_checks_threshold = models.PositiveIntegerField(
+        validators=[DesignRange("failed_checks_threshold")],
+        default=2,
+        help_text="Failed attention checks that make the outcome failed_checks (Prolific: 2).",
+    )
+    comprehension_checks = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Questions on the instructions: [{key, prompt, options, answer}] (answer: index).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     launched_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -162,6 +199,40 @@ class Study(models.Model):
         editable=False,
         help_text="When erase_platform_ids removed the Prolific and MTurk ids (retention).",
     )
+    # Pre-registration and planning (issue #16): the plan, editable in draft only
+    # (studies.services.preregistration), frozen with its SHA-256 when the study launches.
+    preregistration_plan = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Hypotheses, analysis plan and exclusion rules, before launch.",
+    )
+    explanation_goal = models.TextField(
+        blank=True,
+        default="",
+        help_text="What the explanation is for, e.g. which tokens drove this prediction.",
+    )
+    intended_user = models.CharField(
+        max_length=20, choices=IntendedUser.choices, blank=True, default=""
+    )
+    intended_user_other = models.CharField(max_length=200, blank=True, default="")
+    preregistration_json = models.TextField(
+        blank=True,
+        default="",
+        editable=False,
+        help_text="The plan frozen at launch: canonical JSON (sorted keys, UTF-8).",
+    )
+    preregistration_sha256 = models.CharField(max_length=64, blank=True, default="", editable=False)
+    preregistered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Payments (issue #16, studies.payment_selectors): the bonus each completed participant
+    # whose submission is approved is paid, in the platform's currency; empty means none.
+    bonus_amount = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="Bonus per approved completed participant (e.g. 0.50); empty: no bonus.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -176,6 +247,11 @@ class Study(models.Model):
     @property
     def is_draft(self) -> bool:
         return self.status == self.Status.DRAFT
+
+    @property
+    def consent_sha256(self) -> str:
+        """Return the SHA-256 of the consent text: the version a participant agrees to."""
+        return hashlib.sha256(self.consent_text.encode()).hexdigest()
 
     @property
     def is_live(self) -> bool:
@@ -322,6 +398,21 @@ class Participant(models.Model):
         TIMED_OUT = "timed_out", "Timed out (abandoned)"
         DECLINED = "declined", "Declined consent"
         FULL = "full", "Study was full"
+        SCREENED_OUT = "screened_out", "Screened out (failed the comprehension check twice)"
+
+    class Outcome(models.TextChoices):
+        """How the participant's session ended, as the recruitment platform is told.
+
+        Decided when the session ends (empty until then); each Prolific outcome gets its
+        own code (:func:`studies.outcomes.outcome_code`) or a request to return.
+        """
+
+        COMPLETED = "completed", "Completed"
+        FAILED_CHECKS = "failed_checks", "Completed, but failed the attention checks"
+        SCREENED_OUT = "screened_out", "Screened out (failed the comprehension check twice)"
+        RETURNED = "returned", "Withdrew (asked to return the submission)"
+        FULL = "full", "Study was full (asked to return the submission)"
+        TIMED_OUT = "timed_out", "Timed out (place released)"
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participants")
@@ -342,10 +433,32 @@ class Participant(models.Model):
     )
     entered_at = models.DateTimeField(auto_now_add=True)
     consented_at = models.DateTimeField(null=True, blank=True)
+    # Issue #16: the version of the consent text this participant agreed to.
+    consent_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the consent text agreed to."
+    )
     instructions_read_at = models.DateTimeField(null=True, blank=True)
     questionnaire_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True, help_text="Returned or timed out.")
+    # Prolific outcomes and comprehension checks (issue #16, "Prolific").
+    outcome = models.CharField(
+        max_length=20,
+        choices=Outcome.choices,
+        blank=True,
+        default="",
+        help_text="How the session ended, as the platform is told; empty while it goes on.",
+    )
+    comprehension_attempts = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Each attempt at the comprehension check: answers, wrong keys, passed, at.",
+    )
+    # Payments (issue #16): the submission's status on Prolific at the last sync.
+    platform_status = models.CharField(
+        max_length=30, blank=True, default="", help_text="E.g. AWAITING REVIEW, RETURNED."
+    )
+    platform_synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["study", "entered_at", "pk"]
@@ -386,6 +499,7 @@ class Assignment(models.Model):
         COMPLETED = "completed", "Completed"
         RELEASED = "released", "Released (time limit passed; answers kept)"
         RETURNED = "returned", "Returned (participant withdrew; answers kept)"
+        SCREENED_OUT = "screened_out", "Screened out (comprehension check failed; place released)"
 
     participant = models.OneToOneField(
         Participant, on_delete=models.CASCADE, related_name="assignment"
@@ -597,3 +711,47 @@ class ParticipantDeletion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pseudonym} deleted from {self.study}"
+
+
+# Payments (issue #16): what was done on Prolific or MTurk, by whom, and whether it worked.
+class PaymentAction(models.Model):
+    """One approval, rejection, bonus or freed place sent to a crowd platform.
+
+    The log outlives a deleted participant (``participant`` becomes empty; the pseudonym
+    stays) and never holds a platform id, like :class:`ParticipantDeletion`.
+    """
+
+    class Kind(models.TextChoices):
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+        BONUS = "bonus", "Bonus paid"
+        FREE_PLACE = "free_place", "Place freed (returned or timed out on the platform)"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="payment_actions")
+    participant = models.ForeignKey(
+        Participant,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="payment_actions",
+    )
+    pseudonym = models.CharField(max_length=20)
+    platform = models.CharField(max_length=20, choices=Participant.Source.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    ok = models.BooleanField(help_text="Whether the platform accepted it.")
+    detail = models.TextField(blank=True, help_text="The platform's answer or error.")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pseudonym} on {self.platform}: {'ok' if self.ok else 'failed'}"

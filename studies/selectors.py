@@ -18,6 +18,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
+from . import comprehension
 from .contracts import ResponseRow, ShownRow
 from .models import (
     Assignment,
@@ -39,6 +40,7 @@ ENDED = {
     Participant.Status.TIMED_OUT,
     Participant.Status.DECLINED,
     Participant.Status.FULL,
+    Participant.Status.SCREENED_OUT,
 }
 
 
@@ -118,7 +120,8 @@ def trial_current(assignment: Assignment) -> Trial | None:
 
 
 def participant_step(participant: Participant) -> str:
-    """Return where the participant is: consent, instructions, trial, questionnaire, complete, done or ended."""
+    """Return where the participant is: consent, instructions, comprehension, trial,
+    questionnaire, complete, done or ended."""
     if participant.status == Participant.Status.COMPLETED:
         return "done"
     if participant.status in ENDED:
@@ -127,6 +130,10 @@ def participant_step(participant: Participant) -> str:
         return "consent"
     if participant.instructions_read_at is None:
         return "instructions"
+    if not comprehension.cleared(
+        participant.study.comprehension_checks, participant.comprehension_attempts
+    ):
+        return "comprehension"
     assignment = assignment_of(participant)
     if assignment is None:
         return "consent"

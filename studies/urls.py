@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from .views import adjudication, entry, participant, researcher
+from .views import adjudication, entry, participant, payments, researcher
 
 researcher_patterns = [
     path("", researcher.study_list, name="study-list"),
@@ -37,6 +37,15 @@ researcher_patterns = [
         adjudication.adjudication_for_researcher,
         name="study-adjudication",
     ),
+    # Payments (issue #16): the one page and CSV with platform ids.
+    path("<int:pk>/payments/", payments.study_payments, name="study-payments"),
+    path("<int:pk>/payments.csv", payments.study_payments_csv, name="study-payments-csv"),
+    path("<int:pk>/payments/bonus/", payments.study_payments_bonus, name="study-payments-bonus"),
+    path("<int:pk>/payments/sync/", payments.study_payments_sync, name="study-payments-sync"),
+    path("<int:pk>/payments/decide/", payments.study_payments_decide, name="study-payments-decide"),
+    path(
+        "<int:pk>/payments/bonuses/", payments.study_payments_bonuses, name="study-payments-bonuses"
+    ),
 ]
 
 participant_patterns = [
@@ -46,6 +55,7 @@ participant_patterns = [
     path("p/<uuid:uid>/", participant.resume, name="resume"),
     path("p/<uuid:uid>/consent/", participant.consent, name="consent"),
     path("p/<uuid:uid>/instructions/", participant.instructions, name="instructions"),
+    path("p/<uuid:uid>/check/", participant.comprehension_check, name="comprehension"),
     path("p/<uuid:uid>/trial/", participant.trial, name="trial"),
     path("p/<uuid:uid>/questionnaire/", participant.questionnaire, name="questionnaire"),
     path("p/<uuid:uid>/done/", participant.done, name="done"),

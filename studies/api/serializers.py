@@ -1,3 +1,4 @@
+import dataclasses
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -7,6 +8,7 @@ from explanations import selectors as explanation_selectors
 from studies.design_fields import DESIGN_FIELDS
 from studies.models import Exclusion, Invitation, Participant, QuestionnaireItem, Study
 from studies.services.design import ALL_SOURCES, StudyDesign, design_of
+from studies.services.preregistration import Preregistration, plan_of
 from studies.types.base import Option, type_names
 
 
@@ -47,6 +49,7 @@ class StudySerializer(serializers.ModelSerializer):
     lists = serializers.SerializerMethodField()
     places = serializers.SerializerMethodField()
     entry_url = serializers.SerializerMethodField()
+    preregistration = serializers.SerializerMethodField()
 
     class Meta:
         model = Study
@@ -57,9 +60,19 @@ class StudySerializer(serializers.ModelSerializer):
             "attention_check_positions", "gold_positions", "type_options", "display_mode",
             "top_k", "consent_text", "instructions", "questionnaire", "sources",
             "completion_code", "pay", "estimated_minutes", "time_limit_minutes", "lists",
-            "places", "entry_url", "created_at", "launched_at", "closed_at",
+            "failed_checks_code", "failed_checks_threshold", "screened_out_code",
+            "comprehension_checks", "places", "entry_url", "created_at", "launched_at", "closed_at", "preregistration",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def get_preregistration(self, study: Study) -> dict[str, Any]:
+        """Return the plan (editable through the design while a draft) and, once live, its hash."""
+        return {
+            **dataclasses.asdict(plan_of(study)),
+            "json": study.preregistration_json or None,
+            "sha256": study.preregistration_sha256 or None,
+            "frozen_at": study.preregistered_at,
+        }
 
     # .all() rather than values_list/count: the list endpoint prefetches methods and lists.
     def get_methods(self, study: Study) -> list[str]:
@@ -75,6 +88,29 @@ class StudySerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         path = f"/s/{study.uid}/"
         return request.build_absolute_uri(path) if request else path
+
+
+class PreregistrationSerializer(serializers.Serializer):
+    """A draft's plan (studies.services.preregistration.Preregistration); ranges checked there."""
+
+    hypotheses = serializers.CharField(required=False, allow_blank=True, default="")
+    plausibility_measure = serializers.CharField(required=False, allow_blank=True, default="")
+    faithfulness_metrics = serializers.ListField(
+        child=serializers.CharField(), required=False, default=list
+    )
+    statistics = serializers.CharField(required=False, allow_blank=True, default="")
+    n_resamples = serializers.IntegerField(required=False, allow_null=True, default=None)
+    level = serializers.FloatField(required=False, allow_null=True, default=None)
+    resampling = serializers.CharField(required=False, allow_blank=True, default="")
+    interval = serializers.CharField(required=False, allow_blank=True, default="")
+    max_failed_checks = serializers.IntegerField(required=False, allow_null=True, default=0)
+    min_median_seconds = serializers.FloatField(required=False, allow_null=True, default=None)
+    straight_lining = serializers.BooleanField(required=False, default=True)
+    straight_lining_min = serializers.IntegerField(required=False, default=4)
+    exclusion_notes = serializers.CharField(required=False, allow_blank=True, default="")
+    explanation_goal = serializers.CharField(required=False, allow_blank=True, default="")
+    intended_user = serializers.CharField(required=False, allow_blank=True, default="")
+    intended_user_other = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class StudyDesignSerializer(serializers.Serializer):
@@ -105,6 +141,11 @@ class StudyDesignSerializer(serializers.Serializer):
     completion_code = serializers.CharField(
         required=False, allow_null=True, default=None, max_length=50
     )
+    # Checked by the design service (studies.comprehension.parse_checks), naming the line.
+    comprehension_checks = serializers.ListField(
+        child=serializers.DictField(), required=False, default=list
+    )
+    preregistration = PreregistrationSerializer(required=False, default=dict)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -133,6 +174,9 @@ class StudyDesignSerializer(serializers.Serializer):
             )
         data["dataset"], data["model"] = dataset, model
         data["questionnaire"] = [dict(q) for q in data.get("questionnaire", [])]
+        plan = PreregistrationSerializer(data=dict(data.get("preregistration") or {}))
+        plan.is_valid(raise_exception=True)
+        data["preregistration"] = Preregistration(**plan.validated_data)
         return StudyDesign(**data)
 
 
@@ -141,6 +185,7 @@ def design_payload(study: Study) -> dict[str, Any]:
     design = design_of(study)
     return {
         **{k: v for k, v in design.__dict__.items() if k not in {"dataset", "model"}},
+        "preregistration": dataclasses.asdict(design.preregistration),
         "dataset": study.dataset.name,
         "model": study.model.name,
     }

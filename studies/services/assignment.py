@@ -256,7 +256,7 @@ def assignment_start(*, participant: Participant, now: datetime | None = None) -
         return _assign(participant, study, now)
     except StudyFull:
         Participant.objects.filter(pk=participant.pk, assignment__isnull=True).update(
-            status=Participant.Status.FULL, ended_at=now
+            status=Participant.Status.FULL, outcome=Participant.Outcome.FULL, ended_at=now
         )
         participant.refresh_from_db()
         raise
@@ -346,11 +346,19 @@ def _assign(participant: Participant, study: Study, now: datetime) -> Assignment
     return assignment
 
 
+# The outcome (what the platform is told) of each way an assignment ends early.
+ENDED_OUTCOMES: dict[str, str] = {
+    Participant.Status.TIMED_OUT: Participant.Outcome.TIMED_OUT,
+    Participant.Status.RETURNED: Participant.Outcome.RETURNED,
+    Participant.Status.SCREENED_OUT: Participant.Outcome.SCREENED_OUT,
+}
+
+
 def _end(assignment: Assignment, status: str, participant_status: str, now: datetime) -> None:
     """End an active assignment and free its place in the list; answers stay."""
     Assignment.objects.filter(pk=assignment.pk).update(status=status, finished_at=now)
     Participant.objects.filter(pk=assignment.participant_id).update(
-        status=participant_status, ended_at=now
+        status=participant_status, outcome=ENDED_OUTCOMES[participant_status], ended_at=now
     )
     StudyList.objects.filter(pk=assignment.study_list_id).update(filled=F("filled") - 1)
 
@@ -423,7 +431,54 @@ def participant_withdraw(*, participant: Participant, now: datetime | None = Non
             _end(assignment, Assignment.Status.RETURNED, Participant.Status.RETURNED, now)
         else:
             Participant.objects.filter(pk=locked.pk).update(
-                status=Participant.Status.RETURNED, ended_at=now
+                status=Participant.Status.RETURNED,
+                outcome=Participant.Outcome.RETURNED,
+                ended_at=now,
             )
     participant.refresh_from_db()
     return participant
+
+
+def participant_screen_out(*, participant: Participant, now: datetime | None = None) -> None:
+    """Screen the participant out (a failed comprehension check): free their place, keep answers.
+
+    The caller holds the participant's row lock in its transaction.
+    """
+    now = now or timezone.now()
+    assignment = Assignment.objects.filter(
+        participant=participant, status=Assignment.Status.ACTIVE
+    ).first()
+    if assignment is not None:
+        _end(assignment, Assignment.Status.SCREENED_OUT, Participant.Status.SCREENED_OUT, now)
+    else:
+        Participant.objects.filter(pk=participant.pk).update(
+            status=Participant.Status.SCREENED_OUT,
+            outcome=Participant.Outcome.SCREENED_OUT,
+            ended_at=now,
+        )
+
+
+def participant_time_out(*, participant: Participant, now: datetime | None = None) -> bool:
+    """Record that the platform timed the participant out (Prolific TIMED-OUT); free their place.
+
+    Return whether anything changed: a completed or already ended participant is left alone.
+    Their answers stay, as with a release at the deadline.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        if locked.status == Participant.Status.COMPLETED or locked.ended_at is not None:
+            return False
+        assignment = Assignment.objects.filter(
+            participant=locked, status=Assignment.Status.ACTIVE
+        ).first()
+        if assignment is not None:
+            _end(assignment, Assignment.Status.RELEASED, Participant.Status.TIMED_OUT, now)
+        else:
+            Participant.objects.filter(pk=locked.pk).update(
+                status=Participant.Status.TIMED_OUT,
+                outcome=Participant.Outcome.TIMED_OUT,
+                ended_at=now,
+            )
+    participant.refresh_from_db()
+    return True

@@ -33,11 +33,12 @@ from explanations.models import (
     Instance,
     Prediction,
 )
-from studies import questionnaires, selectors
+from studies import comprehension, questionnaires, selectors
 from studies.design_fields import DESIGN, DESIGN_FIELDS, design_errors
 from studies.models import Condition, Participant, QuestionnaireItem, Study, StudyItem, StudyList
 from studies.types.base import get_type
 
+from .preregistration import Preregistration, plan_apply, plan_of, preregistration_errors
 from .snapshots import outcome_of
 
 DEFAULT_CONSENT = (
@@ -88,6 +89,13 @@ class StudyDesign:
     pay: str = DESIGN["pay"].default
     estimated_minutes: int = DESIGN["estimated_minutes"].default
     time_limit_minutes: int = DESIGN["time_limit_minutes"].default
+    # Prolific outcomes and comprehension checks (issue #16, "Prolific").
+    failed_checks_code: str = DESIGN["failed_checks_code"].default
+    failed_checks_threshold: int = DESIGN["failed_checks_threshold"].default
+    screened_out_code: str = DESIGN["screened_out_code"].default
+    comprehension_checks: list[dict[str, Any]] | str = field(default_factory=list)
+    # Pre-registration (issue #16): frozen at launch, so it changes with the draft only.
+    preregistration: Preregistration = field(default_factory=Preregistration)
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,12 @@ def _clean(design: StudyDesign) -> dict[str, Any]:
         errors["consent_text"] = "participants must see a consent text"
     if design.completion_code is not None and not design.completion_code.strip():
         errors["completion_code"] = "must not be blank"
+    _check_codes(design, errors)
+    try:
+        design.comprehension_checks = comprehension.parse_checks(design.comprehension_checks)
+    except ValidationError as exc:
+        errors["comprehension_checks"] = exc.messages[0]
+    errors.update(preregistration_errors(design.preregistration, study_type=design.study_type))
     if errors:
         raise ValidationError(errors)
     _check_positions("attention_check_positions", design.attention_check_positions)
@@ -144,6 +158,20 @@ def _clean(design: StudyDesign) -> dict[str, Any]:
         return kind.clean_options(design.type_options)
     except ValidationError as exc:
         raise ValidationError({"type_options": exc.messages}) from exc
+
+
+def _check_codes(design: StudyDesign, errors: dict[str, str]) -> None:
+    """Refuse an outcome code equal to another outcome's: Prolific tells outcomes by code."""
+    codes = {
+        "completion_code": (design.completion_code or "").strip(),
+        "failed_checks_code": str(design.failed_checks_code or "").strip(),
+        "screened_out_code": str(design.screened_out_code or "").strip(),
+    }
+    seen: dict[str, str] = {}
+    for name, code in codes.items():
+        if code and code in seen and name not in errors:
+            errors[name] = f"{code!r} is already the {seen[code]}: each outcome needs its own code"
+        seen.setdefault(code, name)
 
 
 def _questionnaire_specs(design: StudyDesign) -> list[dict[str, Any]]:
@@ -391,8 +419,12 @@ def _apply(study: Study, design: StudyDesign, options: Mapping[str, Any]) -> Non
     study.consent_text = design.consent_text
     study.instructions = design.instructions
     study.sources = list(design.sources)
+    plan_apply(study, design.preregistration)
     if design.completion_code:
         study.completion_code = design.completion_code.strip()
+    study.failed_checks_code = design.failed_checks_code.strip()
+    study.screened_out_code = design.screened_out_code.strip()
+    study.comprehension_checks = comprehension.parse_checks(design.comprehension_checks)
     study.full_clean(exclude=["owner", "dataset", "model"])
     study.save()
     study.methods.set(ExplanationMethod.objects.filter(name__in=design.methods))
@@ -479,5 +511,7 @@ def design_of(study: Study) -> StudyDesign:
         ],
         sources=list(study.sources),
         completion_code=study.completion_code,
+        comprehension_checks=list(study.comprehension_checks),
+        preregistration=plan_of(study),
         **{declared.name: getattr(study, declared.name) for declared in DESIGN_FIELDS},
     )

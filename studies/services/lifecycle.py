@@ -6,13 +6,14 @@ from django.utils import timezone
 
 from studies.models import Study, StudyItem
 
+from .preregistration import preregistration_freeze
 from .snapshots import snapshots_build
 
 FREEZE_BATCH = 500
 
 
 def study_launch(*, study: Study) -> Study:
-    """Freeze what every item shows (scores included) and open the study to participants."""
+    """Freeze what every item shows (scores included) and the plan; open the study to participants."""
     with transaction.atomic():
         locked = (
             Study.objects.select_for_update().select_related("model", "dataset").get(pk=study.pk)
@@ -28,7 +29,9 @@ def study_launch(*, study: Study) -> Study:
         StudyItem.objects.bulk_update(items, ["frozen"], batch_size=FREEZE_BATCH)
         locked.status = Study.Status.LIVE
         locked.launched_at = timezone.now()
-        locked.save(update_fields=["status", "launched_at"])
+        # The plan is frozen in the same transaction: no participant ever meets an unfixed plan.
+        frozen = preregistration_freeze(study=locked)
+        locked.save(update_fields=["status", "launched_at", *frozen])
     return locked
 
 

@@ -1,4 +1,5 @@
-"""A participant's steps outside the trials: consent, instructions, questionnaire, completion.
+"""A participant's steps outside the trials: consent, instructions, the comprehension check,
+the questionnaire and completion, where the outcome the platform is told is decided.
 
 The participant pages create a participant only when they agree to take part
 (:func:`participant_join`): until then an entry link stores nothing, so people who only
@@ -13,9 +14,18 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from studies.models import Assignment, Invitation, Participant, QuestionnaireAnswer, Study
+from studies import comprehension
+from studies.models import (
+    Assignment,
+    Invitation,
+    Participant,
+    QuestionnaireAnswer,
+    Response,
+    Study,
+    StudyItem,
+)
 
-from .assignment import EntryIds, assignment_start, participant_enter
+from .assignment import EntryIds, assignment_start, participant_enter, participant_screen_out
 from .errors import OutOfOrder, StudyFull, StudyNotOpen
 
 MAX_TEXT = 5000
@@ -43,7 +53,9 @@ def participant_consent(
             participant.refresh_from_db()
             return participant
         Participant.objects.filter(pk=participant.pk, consented_at__isnull=True).update(
-            consented_at=now, status=Participant.Status.CONSENTED
+            consented_at=now,
+            status=Participant.Status.CONSENTED,
+            consent_sha256=participant.study.consent_sha256,
         )
         participant.refresh_from_db()
     assignment_start(participant=participant, now=now)
@@ -89,6 +101,50 @@ def participant_instructions_read(*, participant: Participant, now: datetime | N
         instructions_read_at=now or timezone.now()
     )
     participant.refresh_from_db()
+
+
+def comprehension_submit(
+    *,
+    participant: Participant,
+    data: Mapping[str, Any],
+    attempt: int | None,
+    now: datetime | None = None,
+) -> Participant:
+    """Grade an attempt at the comprehension check and record it; screen out after two.
+
+    ``attempt`` is the attempt number the page was shown for: a second copy of the same
+    submission (a double click) is acknowledged and changes nothing, so nobody is screened
+    out by a resend. Raise ValidationError keyed by question when one is unanswered (not an
+    attempt then). The second wrong attempt marks the participant screened out and frees
+    their place (:func:`~studies.services.assignment.participant_screen_out`).
+    """
+    now = now or timezone.now()
+    _live(participant)
+    if participant.instructions_read_at is None:
+        raise OutOfOrder("Please read the instructions first.")
+    checks = participant.study.comprehension_checks
+    graded = comprehension.grade(checks, data)
+    with transaction.atomic():
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        attempts = list(locked.comprehension_attempts)
+        done = comprehension.cleared(checks, attempts) or len(attempts) >= comprehension.ATTEMPTS
+        if done or locked.status != Participant.Status.IN_PROGRESS or attempt != len(attempts) + 1:
+            return locked
+        attempts.append(
+            {
+                "attempt": len(attempts) + 1,
+                "answers": graded.answers,
+                "wrong": graded.wrong,
+                "passed": graded.passed,
+                "at": now.isoformat(),
+            }
+        )
+        locked.comprehension_attempts = attempts
+        locked.save(update_fields=["comprehension_attempts"])
+        if not graded.passed and len(attempts) >= comprehension.ATTEMPTS:
+            participant_screen_out(participant=locked, now=now)
+    locked.refresh_from_db()
+    return locked
 
 
 def _clean_answers(participant: Participant, data: Mapping[str, Any]) -> dict[int, Any]:
@@ -148,8 +204,23 @@ def questionnaire_submit(
     return participant_complete(participant=locked, now=now)
 
 
+def failed_attention_checks(participant: Participant) -> int:
+    """Return how many attention checks the participant failed.
+
+    Only instructed-response attention checks count, as in Prolific's policy; gold items
+    (a known answer) measure agreement, not attention, and never do.
+    """
+    return Response.objects.filter(
+        participant=participant, trial__role=StudyItem.Role.ATTENTION_CHECK, passed=False
+    ).count()
+
+
 def participant_complete(*, participant: Participant, now: datetime | None = None) -> Participant:
-    """Mark the participant completed once every trial (and the questionnaire) is answered."""
+    """Mark the participant completed once every trial (and the questionnaire) is answered.
+
+    The outcome is decided here: ``failed_checks`` when at least the study's
+    ``failed_checks_threshold`` attention checks failed (Prolific: two), else ``completed``.
+    """
     with transaction.atomic():
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         if locked.status == Participant.Status.COMPLETED:
@@ -159,7 +230,13 @@ def participant_complete(*, participant: Participant, now: datetime | None = Non
             raise OutOfOrder("Please finish the trials first.")
         if locked.study.questionnaire.exists() and locked.questionnaire_at is None:
             raise OutOfOrder("Please answer the questionnaire first.")
+        failed = failed_attention_checks(locked)
         locked.status = Participant.Status.COMPLETED
+        locked.outcome = (
+            Participant.Outcome.FAILED_CHECKS
+            if failed >= locked.study.failed_checks_threshold
+            else Participant.Outcome.COMPLETED
+        )
         locked.completed_at = now or timezone.now()
-        locked.save(update_fields=["status", "completed_at"])
+        locked.save(update_fields=["status", "outcome", "completed_at"])
     return locked

@@ -1,5 +1,7 @@
-"""The participant flow after entry: instructions -> practice -> trials -> questionnaire ->
-completion (entry and the first consent are in :mod:`studies.views.entry`).
+"""The participant flow after entry: instructions -> comprehension check -> practice ->
+trials -> questionnaire -> completion (entry and the first consent are in
+:mod:`studies.views.entry`). The end page sends each outcome back to the platform with its
+own code, or asks the person to return the submission (:mod:`studies.outcomes`).
 
 The pages live under ``/s/p/<participant uid>/``. The uid in those URLs identifies the
 participant, so the flow also works inside MTurk's cross-site iframe where cookies are not
@@ -12,7 +14,6 @@ the study type: the type draws the trial and reads the answer.
 
 import uuid
 from typing import Any
-from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -20,13 +21,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
-from studies import selectors
+from studies import comprehension, selectors
 from studies.models import Participant, Study, Trial
+from studies.outcomes import outcome_code, prolific_complete_url
 from studies.services.assignment import assignment_check_deadline, participant_withdraw
 from studies.services.errors import Rejected, TimeLimitPassed
 from studies.services.participants import (
+    comprehension_submit,
+    failed_attention_checks,
     participant_complete,
     participant_consent,
     participant_instructions_read,
@@ -36,10 +40,10 @@ from studies.services.responses import response_submit, trial_mark_shown
 from studies.services.snapshots import trial_view_of
 from studies.types.base import TrialView, get_type
 
-PROLIFIC_COMPLETE = "https://app.prolific.com/submissions/complete"
 STEP_URLS = {
     "consent": "participate:consent",
     "instructions": "participate:instructions",
+    "comprehension": "participate:comprehension",
     "trial": "participate:trial",
     "questionnaire": "participate:questionnaire",
     "complete": "participate:done",
@@ -136,6 +140,58 @@ def instructions(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
     )
 
 
+@csrf_exempt
+@xframe_options_exempt
+@require_http_methods(["GET", "POST"])
+def comprehension_check(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
+    """Ask the questions on the instructions; a wrong attempt shows them again, marked."""
+    participant = _participant(uid)
+    if (other := _wrong_step(participant, "comprehension")) is not None:
+        return other
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            comprehension_submit(
+                participant=participant,
+                data=selectors.mapping_of(request.POST),
+                attempt=selectors.as_int(request.POST.get("attempt")),
+            )
+        except ValidationError as exc:
+            errors, status = exc.message_dict, 400
+        except Rejected as exc:
+            return rejected(request, exc)
+        else:
+            return step_redirect(participant)
+    attempts = participant.comprehension_attempts
+    wrong = set(attempts[-1]["wrong"]) if attempts else set()
+    checks = participant.study.comprehension_checks
+    return render(
+        request,
+        "studies/participant/comprehension.html",
+        {
+            "study": participant.study,
+            "participant": participant,
+            "attempt": len(attempts) + 1,
+            "attempts": comprehension.ATTEMPTS,
+            "wrong_numbers": [k for k, c in enumerate(checks, start=1) if c["key"] in wrong],
+            "questions": [
+                {
+                    "check": check,
+                    "number": k,
+                    "wrong": check["key"] in wrong,
+                    "errors": errors.get(check["key"], []),
+                    "value": request.POST.get(check["key"], ""),
+                    "options": [(str(i), text) for i, text in enumerate(check["options"])],
+                }
+                for k, check in enumerate(checks, start=1)
+            ],
+            "has_errors": bool(errors),
+        },
+        status=status,
+    )
+
+
 def trial_page(
     request: HttpRequest,
     *,
@@ -184,6 +240,8 @@ def trial(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
     participant = _participant(uid)
     assignment = selectors.assignment_of(participant)
     if request.method == "POST":
+        if selectors.participant_step(participant) == "comprehension":
+            return step_redirect(participant)  # the check comes before any trial
         try:
             submitted = response_submit(
                 participant=participant,
@@ -298,7 +356,11 @@ def done(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
         return step_redirect(participant)
     study = participant.study
     if participant.source == Participant.Source.PROLIFIC:
-        return redirect(f"{PROLIFIC_COMPLETE}?{urlencode({'cc': study.completion_code})}")
+        # Completed before outcomes were recorded: the outcome is "completed".
+        code = outcome_code(study, participant.outcome or Participant.Outcome.COMPLETED)
+        if code:
+            return redirect(prolific_complete_url(code))
+        return _ended_page(request, participant)
     if participant.source == Participant.Source.MTURK:
         return render(
             request,
@@ -314,32 +376,60 @@ def done(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
     )
 
 
-@xframe_options_exempt
-@require_GET
-def ended(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
-    participant = _participant(uid)
-    if selectors.participant_step(participant) != "ended":
-        return step_redirect(participant)
+def _ended_page(request: HttpRequest, participant: Participant) -> HttpResponse:
+    """Render the page of an outcome with no code: what happened, and to return the submission."""
+    failed = (
+        failed_attention_checks(participant)
+        if participant.outcome == Participant.Outcome.FAILED_CHECKS
+        else None
+    )
     return render(
         request,
         "studies/participant/ended.html",
         {
             "study": participant.study,
             "participant": participant,
-            "status": participant.status,
+            "status": participant.outcome or participant.status,
             "source": participant.source,
+            "failed_checks": failed,
         },
     )
 
 
+@xframe_options_exempt
+@require_GET
+def ended(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
+    """Say how the participation ended; a screened-out Prolific participant gets their code."""
+    participant = _participant(uid)
+    if selectors.participant_step(participant) != "ended":
+        return step_redirect(participant)
+    if participant.source == Participant.Source.PROLIFIC:
+        code = outcome_code(participant.study, participant.outcome)
+        if code and participant.outcome == Participant.Outcome.SCREENED_OUT:
+            return redirect(prolific_complete_url(code))
+    return _ended_page(request, participant)
+
+
 @csrf_exempt
 @xframe_options_exempt
-@require_POST
+@require_http_methods(["GET", "POST"])
 def withdraw(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
-    """Stop taking part; the place goes to someone else and the answers so far stay."""
+    """Stop taking part once confirmed; the place goes to someone else, the answers stay.
+
+    GET (the "Stop taking part" link) and a POST without ``confirm=yes`` show the
+    confirmation page, so one stray click or keypress withdraws nobody.
+    """
     participant = _participant(uid)
-    try:
-        participant_withdraw(participant=participant)
-    except Rejected as exc:
-        return rejected(request, exc)
-    return redirect("participate:ended", participant.uid)
+    if selectors.participant_step(participant) in ("done", "ended"):
+        return step_redirect(participant)
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        try:
+            participant_withdraw(participant=participant)
+        except Rejected as exc:
+            return rejected(request, exc)
+        return redirect("participate:ended", participant.uid)
+    return render(
+        request,
+        "studies/participant/withdraw.html",
+        {"study": participant.study, "participant": participant, "confirming": True},
+    )

@@ -102,14 +102,21 @@ def test_prolific_participant_reloads_and_resumes_at_the_same_trial(
     assert page.locator(".trial-progress span").inner_text() == "Item 5 of 9"
 
 
-def test_enter_on_stop_taking_part_withdraws_even_with_an_answer_chosen(page, live_server, study):
+def test_enter_on_stop_taking_part_withdraws_once_confirmed_even_with_an_answer_chosen(
+    page, live_server, study
+):
     page.goto(prolific_link(live_server, study))
     p.arrive(page)
     p.consent_and_start(page)
     current = p.trial_id(page)
     page.keyboard.press("4")  # chosen, not sent
-    p.tab_to(page, "button.link-button")
+    p.tab_to(page, "a.withdraw")
     assert page.evaluate("document.activeElement.textContent") == "Stop taking part"
+    p.press_and_wait(page, "Enter")
+    # Asked to confirm first (issue #15): nothing has changed yet.
+    page.get_by_role("heading", name="Stop taking part?").wait_for()
+    assert Participant.objects.get(study=study).status == Participant.Status.IN_PROGRESS
+    p.tab_to(page, "button[name=confirm][value=yes]")
     p.press_and_wait(page, "Enter")
     page.get_by_role("heading", name="You have stopped taking part").wait_for()
     assert Participant.objects.get(study=study).status == Participant.Status.RETURNED

@@ -280,7 +280,7 @@ def test_withdrawing_frees_the_place_and_keeps_answers(researcher, corpus):
         {"trial": trial_id, "idempotency_key": key, **good_answer(trial)},
     )
     participant = Participant.objects.get(study=study)
-    ended = client.post(f"/s/p/{participant.uid}/withdraw/", follow=True)
+    ended = client.post(f"/s/p/{participant.uid}/withdraw/", {"confirm": "yes"}, follow=True)
     assert b"stopped taking part" in ended.content
     participant.refresh_from_db()
     assert participant.status == Participant.Status.RETURNED
