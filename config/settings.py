@@ -241,6 +241,9 @@ ELEPHANT_MAX_TOKENS_PER_INSTANCE = env_positive_int("ELEPHANT_MAX_TOKENS_PER_INS
 # token). It stays under Python's CSV cell limit (131,072); set above it, CSV cells are
 # read up to it.
 ELEPHANT_MAX_CHARS_PER_TEXT = env_positive_int("ELEPHANT_MAX_CHARS_PER_TEXT", 100_000)
+# Bytes of one dataset file uploaded on the web page (256 MB holds IMDB's 50,000 reviews
+# twice over); larger files go through `manage.py import_dataset`, which reads from disk.
+ELEPHANT_MAX_UPLOAD_BYTES = env_positive_int("ELEPHANT_MAX_UPLOAD_BYTES", 256 * 1024 * 1024)
 # REST API pages: the default number of rows, and the most ?page_size= may ask for.
 # Instances and explanations (rows that grow with the text) page by 10, at most 25.
 ELEPHANT_API_PAGE_SIZE = env_positive_int("ELEPHANT_API_PAGE_SIZE", 50)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Count
 from django.urls import reverse
 
 from analysis.services.simulated import participants_simulate, simulated_participant_ids
@@ -21,7 +22,7 @@ from explanations.services.datasets import dataset_import
 from explanations.services.model_import import model_import
 from explanations.services.modeling import model_predict, model_train
 from explanations.services.progress import Progress, no_progress
-from studies.models import Study
+from studies.models import Assignment, Study
 from studies.services.design import StudyDesign, study_create
 from studies.services.invitations import invitations_create
 from studies.services.lifecycle import study_launch
@@ -180,7 +181,11 @@ def _job_succeeded(job: Job, *, model: ClassifierModel) -> None:
 
 
 # (name, study type, model name, methods, extra design fields); every study has attention
-# checks. Every study is on the sentiment reviews.
+# checks. Every study is on the sentiment reviews. Each list takes DEMO_RATINGS_PER_ITEM
+# people unless its study says otherwise; simulated participants take half of each list
+# (demo_participants_simulate), so the between-condition studies, with one list per
+# condition, take 8 to leave 4 simulated and 4 real places in each.
+DEMO_RATINGS_PER_ITEM = 3
 DEMO_STUDIES: tuple[tuple[str, str, str, list[str], dict[str, Any]], ...] = (
     (
         "Demo: how convincing is each explanation?",
@@ -207,14 +212,24 @@ DEMO_STUDIES: tuple[tuple[str, str, str, list[str], dict[str, Any]], ...] = (
         "forward_simulation",
         "demo-bilstm",
         ["attention", "integrated_gradients"],
-        {"n_items": 16, "condition_design": "between", "attention_check_positions": [2]},
+        {
+            "n_items": 16,
+            "condition_design": "between",
+            "attention_check_positions": [2],
+            "ratings_per_item": 8,
+        },
     ),
     (
         "Demo: label the text with the model's help (aided task)",
         "aided_task",
         "demo-bilstm",
         ["integrated_gradients"],
-        {"n_items": 12, "condition_design": "between", "attention_check_positions": [3]},
+        {
+            "n_items": 12,
+            "condition_design": "between",
+            "attention_check_positions": [3],
+            "ratings_per_item": 8,
+        },
     ),
     (
         "Demo: how convincing is each explanation of a BERT model?",
@@ -274,11 +289,10 @@ def demo_studies_ensure(*, owner: User) -> list[DemoStudy]:
                 model=model,
                 methods=methods,
                 seed=0,
-                ratings_per_item=3,
                 pay="GBP 2.00",
                 estimated_minutes=10,
                 completion_code="ELEPHANTDEMO",
-                **extra,
+                **({"ratings_per_item": DEMO_RATINGS_PER_ITEM} | extra),
             )
             study = study_create(owner=owner, design=design)
         if study.status == Study.Status.DRAFT:
@@ -289,12 +303,54 @@ def demo_studies_ensure(*, owner: User) -> list[DemoStudy]:
     return studies
 
 
+class _OverHalf(Exception):
+    """A simulated participant was given a list whose simulated half is already taken."""
+
+
+def simulated_places(study: Study) -> dict[int, int]:
+    """Return, by list id, how many simulated participants each list of ``study`` takes.
+
+    Half of its places, rounded down: the other half stays for people, so every link the
+    demo prints (anonymous, Prolific, invitation) still lets someone through.
+    """
+    return {pk: target // 2 for pk, target in study.lists.values_list("pk", "target")}
+
+
+def _simulated_by_list(study: Study) -> dict[int, int]:
+    rows = (
+        Assignment.objects.filter(
+            study_list__study=study,
+            participant__simulated=True,
+            status__in=[Assignment.Status.ACTIVE, Assignment.Status.COMPLETED],
+        )
+        .values("study_list")
+        .annotate(n=Count("pk"))
+    )
+    return {row["study_list"]: row["n"] for row in rows}
+
+
 def demo_participants_simulate(*, studies: list[Study], n: int) -> dict[int, int]:
-    """Top each study up to ``n`` simulated participants (idempotent); return counts by study."""
+    """Top each study up to ``n`` simulated participants (idempotent); return counts by study.
+
+    Simulated participants take at most half of each list's places (:func:`simulated_places`),
+    whatever ``n`` asks. The engine gives each one the least-filled list, so lists fill
+    evenly; should one land in a list whose simulated half is taken (people came first to
+    the others), it is rolled back and the study's topping-up stops there.
+    """
     counts: dict[int, int] = {}
     for study in studies:
         have = len(simulated_participant_ids(study))
-        if n > have:
-            participants_simulate(study=study, n=n - have, seed=have)
+        places = simulated_places(study)
+        for _ in range(min(n, sum(places.values())) - have):
+            try:
+                # One at a time with the run's seed: the same people a single batch would make.
+                with transaction.atomic():
+                    if participants_simulate(study=study, n=1, seed=have) == 0:
+                        break
+                    taken = _simulated_by_list(study)
+                    if any(count > places[pk] for pk, count in taken.items()):
+                        raise _OverHalf
+            except _OverHalf:
+                break
         counts[study.pk] = len(simulated_participant_ids(study))
     return counts

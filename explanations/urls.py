@@ -5,6 +5,8 @@ from . import views
 app_name = "explanations"
 urlpatterns = [
     path("datasets/", views.dataset_list, name="dataset-list"),
+    # Before the detail route, which would take "upload" for a dataset name.
+    path("datasets/upload/", views.dataset_upload, name="dataset-upload"),
     path("datasets/<slug:name>/", views.dataset_detail, name="dataset-detail"),
     path(
         "datasets/<slug:name>/instances/<str:external_id>/",

@@ -3,11 +3,18 @@
 from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotModified,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
 from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET
@@ -15,7 +22,9 @@ from django.views.decorators.http import require_GET
 from . import selectors
 from .diagnostic_report import diagnostic_figure_svg, diagnostics_summary, diagnostics_version
 from .display import seen_words, token_cells
+from .io.problems import ImportFailed, Problem
 from .models import ClassifierModel, Dataset, Diagnostic, Explanation, Job
+from .services.datasets import dataset_import
 from .services.model_import import label_map_parse, model_archive_import
 from .summaries import (
     agreement_plot_svg,
@@ -24,6 +33,7 @@ from .summaries import (
     score_summary,
     truncation_summary,
 )
+from .uploads import upload_size_problem, upload_spool
 
 
 @login_required
@@ -32,6 +42,110 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
         instance_count=Count("instances", distinct=True), model_count=Count("models", distinct=True)
     )
     return render(request, "explanations/dataset_list.html", {"datasets": datasets})
+
+
+class DatasetUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Dataset file",
+        help_text="JSON lines (.jsonl) or CSV (.csv) with id, text, label and optionally "
+        "text_b, split, rationales. ERASER folders: use python manage.py import_dataset.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".jsonl,.json,.csv,text/csv"}),
+    )
+    name = forms.SlugField(
+        label="Dataset name", max_length=100, help_text="Letters, digits, - or _."
+    )
+    format = forms.ChoiceField(
+        label="Format",
+        required=False,
+        choices=[("", "From the file name"), ("jsonl", "JSON lines"), ("csv", "CSV")],
+    )
+    labels = forms.CharField(
+        label="Label names (optional)",
+        required=False,
+        help_text="Comma-separated, in class-index order, e.g. negative,positive. "
+        "Without them the labels found in the file are used, sorted.",
+    )
+    description = forms.CharField(
+        label="Description (optional)", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    append = forms.BooleanField(
+        label="Add to my existing dataset of this name",
+        required=False,
+        help_text="Adds the file's new ids; ids already stored with the same text and label are "
+        "left as they are. Without it a name in use is refused.",
+    )
+
+    def __init__(self, *args: object, owner_id: int, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]  # Form's own arguments
+        self.owner_id = owner_id
+        for name, field in self.fields.items():
+            if field.help_text:  # the template renders it as id_<name>_help
+                field.widget.attrs["aria-describedby"] = f"id_{name}_help"
+
+    def clean_file(self) -> object:
+        upload = self.cleaned_data["file"]
+        problem = upload_size_problem(upload)
+        if problem:
+            raise forms.ValidationError(problem)
+        return upload
+
+    def clean_name(self) -> str:
+        name: str = self.cleaned_data["name"]
+        # Another user's dataset cannot be appended to; the same answer as the REST upload.
+        if Dataset.objects.filter(name=name).exclude(owner_id=self.owner_id).exists():
+            raise forms.ValidationError(f"Dataset name {name!r} is taken; choose another name.")
+        return name
+
+
+@login_required
+def dataset_upload(request: HttpRequest) -> HttpResponse:
+    """Import a dataset file from the page, all or nothing; every bad line is listed."""
+    form = DatasetUploadForm(owner_id=request.user.pk)  # type: ignore[arg-type]  # logged in
+    problems: list[Problem] = []
+    status = 200
+    if request.method == "POST":
+        form = DatasetUploadForm(request.POST, request.FILES, owner_id=request.user.pk)  # type: ignore[arg-type]  # logged in
+        if form.is_valid():
+            data = form.cleaned_data
+            upload = data["file"]
+            path = upload_spool(upload, suffix=Path(upload.name).suffix or ".jsonl")
+            labels = [label.strip() for label in data["labels"].split(",") if label.strip()]
+            try:
+                result = dataset_import(
+                    path=path,
+                    name=data["name"],
+                    fmt=data["format"] or None,
+                    owner=request.user,  # type: ignore[arg-type]  # login_required
+                    label_names=labels or None,
+                    description=data["description"],
+                    append=data["append"],
+                )
+            except ImportFailed as exc:
+                # The service names the spooled copy; the researcher knows the file they chose.
+                problems = [Problem(upload.name, p.line, p.field, p.message) for p in exc.problems]
+            else:
+                url = result.dataset.get_absolute_url()
+                messages.success(
+                    request,
+                    f"Added {result.created} instance(s) to dataset {result.dataset.name}"
+                    + (f"; {result.unchanged} were already there" if result.unchanged else "")
+                    + (f"; {result.rationales} human rationale(s)" if result.rationales else "")
+                    + ".",
+                )
+                if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+                    # The script navigates itself; a redirect followed by XHR would show the
+                    # message on a page nobody sees.
+                    return JsonResponse({"location": url})
+                return redirect(url)
+            finally:
+                path.unlink(missing_ok=True)
+        status = 400
+    return render(
+        request,
+        "explanations/dataset_upload.html",
+        {"form": form, "problems": problems, "max_bytes": settings.ELEPHANT_MAX_UPLOAD_BYTES},
+        status=status,
+    )
 
 
 class ModelImportForm(forms.Form):

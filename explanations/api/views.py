@@ -1,8 +1,6 @@
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -21,6 +19,7 @@ from explanations.services.explanations import explanations_import
 from explanations.services.jobs import job_run
 from explanations.services.model_import import label_map_parse, model_archive_import
 from explanations.summaries import attention_agreement, score_summary
+from explanations.uploads import upload_spool
 
 from . import filters, serializers
 from .pagination import LongRowPagination
@@ -45,13 +44,6 @@ def import_failed_response(exc: ImportFailed, filename: str) -> Response:
         },
         status=status.HTTP_400_BAD_REQUEST,
     )
-
-
-def _spool(upload: UploadedFile, suffix: str) -> Path:
-    with tempfile.NamedTemporaryFile(delete=False, suffix=suffix) as handle:
-        for chunk in upload.chunks():
-            handle.write(chunk)
-    return Path(handle.name)
 
 
 class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
@@ -89,7 +81,7 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         suffix = Path(data["file"].name).suffix or ".jsonl"
-        path = _spool(data["file"], suffix)
+        path = upload_spool(data["file"], suffix=suffix)
         try:
             result = dataset_import(
                 path=path,
@@ -312,7 +304,7 @@ class ExplanationViewSet(viewsets.ReadOnlyModelViewSet):
             return Response(
                 {"detail": f"No dataset named {data['dataset']!r} is visible to you."}, status=404
             )
-        path = _spool(data["file"], ".jsonl")
+        path = upload_spool(data["file"], suffix=".jsonl")
         try:
             result = explanations_import(
                 path=path,

@@ -49,8 +49,8 @@ DEFAULT_CONSENT = (
 )
 DEFAULT_INSTRUCTIONS = (
     "You will see short texts, the prediction a computer model made for each, and "
-    "highlighting that is meant to explain the prediction. Darker highlighting marks words "
-    "the explanation says mattered more. Answer each question with your own judgement; "
+    "highlighting that is meant to explain the prediction; how to read it is explained "
+    "below. Answer each question with your own judgement; "
     "there are no right or wrong answers, except for a few items that ask you to give a "
     "specific answer to check attention."
 )

@@ -194,5 +194,11 @@ class AidedTask(StudyType):
             "prediction_shown": self._shown(view),
         }
 
+    def describe_answer(self, view: TrialView, value: Any) -> str:
+        said = f"chose “{view.snapshot['label_names'][int(value['label'])]}”"
+        if value.get("confidence") is not None:
+            said += f", confidence {value['confidence']} of {view.options['confidence_points']}"
+        return said
+
     def straightline_key(self, view: TrialView, value: Any) -> Hashable:
         return int(value["label"])

@@ -236,6 +236,12 @@ def explanation_view(
     return {"label": label, "uid": uid, "tokens": tokens_view, "mode": display.mode}
 
 
+def commented(value: Any) -> str:
+    """Return "; commented “...”" for an answer with a non-empty comment, else ""."""
+    comment = str(value.get("comment") or "").strip() if isinstance(value, Mapping) else ""
+    return f"; commented “{comment}”" if comment else ""
+
+
 class StudyType:
     """Base class of a study type; subclasses override what differs."""
 
@@ -371,6 +377,17 @@ class StudyType:
     def straightline_key(self, view: TrialView, value: Any) -> Hashable:
         """Return what stays the same when a participant gives the same answer throughout."""
         return repr(value)
+
+    def describe_answer(self, view: TrialView, value: Any) -> str:
+        """Return what the participant answered, in words, for the researcher's preview.
+
+        Phrased to follow "you" ("rated 4 on the 1–7 scale"); a type overrides it to say
+        what the answer means on its trial. The default lists the answer's fields.
+        """
+        if not isinstance(value, Mapping):
+            return f"answered {value}"
+        parts = [f"{key} {item}" for key, item in value.items() if key != "comment"]
+        return "answered " + (", ".join(parts) or "nothing") + commented(value)
 
     def after_response(self, view: TrialView, value: Any) -> None:
         """Write anything beyond the response row (inside the submission's transaction)."""

@@ -29,7 +29,16 @@ from django.core.exceptions import ValidationError
 from studies.models import Participant, Study
 
 from .answers import clean_scale, scale_points
-from .base import ItemRef, Option, Snapshot, StudyType, TrialView, explanation_view, register
+from .base import (
+    ItemRef,
+    Option,
+    Snapshot,
+    StudyType,
+    TrialView,
+    commented,
+    explanation_view,
+    register,
+)
 from .plausibility_rating import MAX_COMMENT, clean_comment
 
 DEFAULT_CRITERIA: list[dict[str, str]] = [
@@ -319,6 +328,16 @@ class ExpertReview(StudyType):
             columns[f"{method}__comment"] = review["comment"]
             columns[f"{method}__shown_as"] = review["letter"]
         return columns
+
+    def describe_answer(self, view: TrialView, value: Any) -> str:
+        points = int(view.options["points"])
+        parts = []
+        # Reviews are stored in snapshot order; the researcher saw them by letter.
+        for review in sorted(value["reviews"], key=lambda r: str(r["letter"])):
+            ratings = ", ".join(f"{key} {r} of {points}" for key, r in review["ratings"].items())
+            said = f"Explanation {review['letter']} ({review['method']}): {ratings}, flag “{review['flag']}”"
+            parts.append(said + commented(review))
+        return "reviewed " + "; ".join(parts) + commented(value)
 
     def straightline_key(self, view: TrialView, value: Any) -> Hashable:
         return tuple((tuple(sorted(r["ratings"].items())), r["flag"]) for r in value["reviews"])

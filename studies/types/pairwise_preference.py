@@ -13,7 +13,16 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from .base import AnswerColumn, ItemRef, Option, StudyType, TrialView, explanation_view, register
+from .base import (
+    AnswerColumn,
+    ItemRef,
+    Option,
+    StudyType,
+    TrialView,
+    commented,
+    explanation_view,
+    register,
+)
 from .plausibility_rating import clean_comment
 
 DEFAULT_QUESTION = "Which explanation better justifies the model's prediction?"
@@ -137,6 +146,15 @@ class PairwisePreference(StudyType):
             "rejected_method": sides.get({"left": "right", "right": "left"}.get(choice, "")),
             "comment": value.get("comment", ""),
         }
+
+    def describe_answer(self, view: TrialView, value: Any) -> str:
+        choice = value["choice"]
+        if choice == "tie":
+            sides = self._side_methods(view)
+            said = f"found the two explanations equally good ({sides['left']}, {sides['right']})"
+        else:
+            said = f"preferred the {choice} explanation ({self._side_methods(view)[choice]})"
+        return said + commented(value)
 
     def straightline_key(self, view: TrialView, value: Any) -> Hashable:
         return str(value["choice"])

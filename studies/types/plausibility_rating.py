@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from .base import AnswerColumn, Option, StudyType, TrialView, explanation_view, register
+from .base import AnswerColumn, Option, StudyType, TrialView, commented, explanation_view, register
 
 DEFAULT_QUESTION = "How convincing is this explanation of the model's prediction?"
 SLIDER_MAX = 100
@@ -142,6 +142,19 @@ class PlausibilityRating(StudyType):
             "explanation_id": explanation["id"],
             "comment": value.get("comment", ""),
         }
+
+    def describe_answer(self, view: TrialView, value: Any) -> str:
+        low, high = self._range(view.options)
+        rating = int(value["rating"])
+        # Only the ends of the scale carry a label; a point between them is read against both.
+        ends = {low: view.options["low_label"], high: view.options["high_label"]}
+        if ends.get(rating):
+            anchor = f" (“{ends[rating]}”)"
+        elif ends[low] and ends[high]:
+            anchor = f" (between “{ends[low]}” and “{ends[high]}”)"
+        else:
+            anchor = ""
+        return f"rated {rating} on the {low}–{high} scale{anchor}{commented(value)}"
 
     def straightline_key(self, view: TrialView, value: Any) -> Hashable:
         return int(value["rating"])

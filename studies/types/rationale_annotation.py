@@ -26,7 +26,7 @@ from django.core.exceptions import ValidationError
 
 from studies.services.rationales import rationales_sync
 
-from .base import Option, StudyType, TrialView, register
+from .base import Option, StudyType, TrialView, commented, register
 from .plausibility_rating import clean_comment
 
 DEFAULT_QUESTION = "Mark the words that justify the label."
@@ -204,6 +204,12 @@ class RationaleAnnotation(StudyType):
 
     def straightline_key(self, view: TrialView, value: Any) -> Hashable:
         return tuple(value["indices"])
+
+    def describe_answer(self, view: TrialView, value: Any) -> str:
+        tokens = view.snapshot["instance"]["tokens"]
+        words = [tokens[i] for i in value["indices"]]
+        count = f"{len(words)} word" + ("" if len(words) == 1 else "s")
+        return f"marked {count}: {', '.join(words)}{commented(value)}"
 
     def after_response(self, view: TrialView, value: Any) -> None:
         if view.role in ("test", "gold"):

@@ -280,5 +280,12 @@ class SimulationType(StudyType):
             "correct": value["label"] == model,
         }
 
+    def describe_answer(self, view: TrialView, value: Any) -> str:
+        if view.role == LEARN:
+            return "read the example"
+        if view.role == RATING:
+            return f"rated the explanation {value['rating']} of {RATING_POINTS}"
+        return f"chose “{view.snapshot['label_names'][int(value['label'])]}” as the model's output"
+
     def straightline_key(self, view: TrialView, value: Any) -> Hashable:
         return int(value["label"]) if "label" in value else repr(value)

@@ -126,6 +126,7 @@ def instructions(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
         return step_redirect(participant)
     assignment = participant.assignment
     counts = selectors.trial_counts(assignment)
+    kind = get_type(participant.study.study_type)
     return render(
         request,
         "studies/participant/instructions.html",
@@ -133,8 +134,11 @@ def instructions(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
             "study": participant.study,
             "participant": participant,
             "counts": counts,
+            # Attention checks and gold count here, as the trial counter counts them.
             "main_count": counts["total"] - counts["practice"],
-            "keyboard_help": get_type(participant.study.study_type).keyboard_help,
+            "keyboard_help": kind.keyboard_help,
+            # A rationale study shows no explanation: the participant does the highlighting.
+            "shows_highlighting": not kind.produces_rationales,
             "deadline": assignment.deadline,
         },
     )
@@ -208,6 +212,7 @@ def trial_page(
 ) -> HttpResponse:
     """Render one trial inside the flow's form (shared with the researcher's preview)."""
     kind = get_type(study.study_type)
+    is_practice = view.role == "practice"
     return render(
         request,
         "studies/participant/trial.html",
@@ -220,7 +225,10 @@ def trial_page(
             "index": index,
             "total": total,
             "practice_total": practice_total,
-            "is_practice": view.role == "practice",
+            # Numbered as the instructions count: the practice, then the items that count.
+            "number": index if is_practice else index - practice_total,
+            "of": practice_total if is_practice else total - practice_total,
+            "is_practice": is_practice,
             "first_real": bool(practice_total) and index == practice_total + 1,
             "action": action,
             "idempotency_key": uuid.uuid4().hex,

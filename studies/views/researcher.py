@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
@@ -408,7 +408,8 @@ def study_preview(request: HttpRequest, pk: int, position: int | None = None) ->
         except ValidationError as exc:
             return trial_page(request, error=" ".join(exc.messages), status=400, **common)
         note = "" if passed is None else (" (check passed)" if passed else " (check FAILED)")
-        messages.info(request, f"Trial {position}: answer {value} accepted, not stored{note}.")
+        said = get_type(study.study_type).describe_answer(row["view"], value)
+        messages.info(request, f"Trial {position}: you {said} — accepted, not stored{note}.")
         if position == len(trials):
             return redirect(reverse("studies:study-preview", args=[study.pk]) + "?finished=1")
         return redirect("studies:study-preview-trial", study.pk, position + 1)
@@ -419,7 +420,18 @@ def study_preview(request: HttpRequest, pk: int, position: int | None = None) ->
 def study_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
     study = selectors.study_access(request.user, pk)
     # Read with their study: the page names each participant by pseudonym, as the exports do.
-    participants = selectors.participants_of(study).select_related("study")
+    participants = (
+        selectors.participants_of(study)
+        .select_related("study")
+        # The active exclusion, so an excluded row can offer to revoke it.
+        .annotate(
+            exclusion_id=Subquery(
+                Exclusion.objects.filter(participant=OuterRef("pk"), revoked_at__isnull=True)
+                .order_by("pk")
+                .values("pk")[:1]
+            )
+        )
+    )
     return render(
         request,
         "studies/researcher/progress.html",
@@ -496,7 +508,16 @@ def study_exclusions(request: HttpRequest, pk: int) -> HttpResponse:
     study = selectors.study_access(request.user, pk)
     rules_form = ExclusionRulesForm(request.POST if "apply" in request.POST else None)
     manual_form = ManualExclusionForm(request.POST if "manual" in request.POST else None)
-    if request.method == "POST":
+    if "exclude" in request.POST:
+        # A progress row's "Exclude…": the hand form filled in with who, waiting for a reason.
+        pseudonym = str(request.POST.get("pseudonym") or "").strip()
+        participant = privacy_selectors.participant_by_pseudonym(study, pseudonym)
+        if participant is None:
+            messages.error(request, f"pseudonym: no participant {pseudonym[:30]!r} in this study.")
+            return redirect("studies:study-progress", study.pk)
+        manual_form = ManualExclusionForm(initial={"participant": participant.pk})
+        manual_form.fields["reason"].widget.attrs["autofocus"] = True
+    elif request.method == "POST":
         if "apply" in request.POST and rules_form.is_valid():
             d = rules_form.cleaned_data
             created = exclusions_apply(
@@ -538,7 +559,7 @@ def study_exclusions(request: HttpRequest, pk: int) -> HttpResponse:
             "manual_form": manual_form,
             "exclusions": selectors.exclusions_of(study).select_related("participant__study"),
         },
-        status=400 if request.method == "POST" else 200,
+        status=400 if request.method == "POST" and "exclude" not in request.POST else 200,
     )
 
 

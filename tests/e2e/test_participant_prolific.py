@@ -37,8 +37,8 @@ def test_prolific_participant_completes_the_study_with_the_keyboard_alone(
     p.consent_and_start(page)
 
     # The practice comes first and says so; then the items that count.
-    assert page.get_by_role("heading", name="Practice 1 of 1").count() == 1
-    assert page.locator(".trial-progress span").inner_text() == "Practice 1 of 1"
+    assert page.get_by_role("heading", name="Practice item 1 of 1").count() == 1
+    assert page.locator(".trial-progress span").inner_text() == "Practice item 1 of 1"
     page.get_by_text("This is a practice item; it does not count.").wait_for()
     p.choose_and_submit(page, "4", checked="input[name=rating][value='4']")
     page.get_by_text("The practice is over: from now on your answers count.").wait_for()
@@ -78,7 +78,7 @@ def test_prolific_participant_reloads_and_resumes_at_the_same_trial(
     p.answer_ratings(page, stop_after=3)
     current = p.trial_id(page)
     heading = page.locator(".trial-progress span").inner_text()
-    assert heading == "Item 4 of 9"  # the practice was item 1
+    assert heading == "Item 3 of 8"  # after the practice item, counted as the instructions do
     # Choose an answer without sending it, then reload: the same trial, nothing stored.
     page.keyboard.press("2")
     page.reload()
@@ -99,7 +99,7 @@ def test_prolific_participant_reloads_and_resumes_at_the_same_trial(
     # Carry on from the reloaded page: the answer lands on that trial.
     p.answer_ratings(page, stop_after=1)
     assert Response.objects.filter(trial_id=current).count() == 1
-    assert page.locator(".trial-progress span").inner_text() == "Item 5 of 9"
+    assert page.locator(".trial-progress span").inner_text() == "Item 4 of 8"
 
 
 def test_enter_on_stop_taking_part_withdraws_once_confirmed_even_with_an_answer_chosen(

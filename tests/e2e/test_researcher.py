@@ -80,11 +80,11 @@ def preview(page, live_server, study: Study) -> None:
     page.wait_for_url(f"**/studies/{study.pk}/preview/1/")
     p.arrive(page)
     page.get_by_text("Preview: answers are checked but not stored.").wait_for()
-    assert page.locator(".trial-progress span").inner_text() == "Practice 1 of 1"
+    assert page.locator(".trial-progress span").inner_text() == "Practice item 1 of 1"
     p.choose_and_submit(page, "5", checked="input[name=rating][value='5']")
-    assert page.get_by_text("Trial 1: answer").inner_text().endswith("accepted, not stored.")
+    assert page.get_by_text("Trial 1: you rated 5").inner_text().endswith("accepted, not stored.")
     p.choose_and_submit(page, p.rating_key(page, 0))
-    page.get_by_text("Trial 2: answer").wait_for()
+    page.get_by_text("Trial 2: you rated").wait_for()
     assert not Participant.objects.filter(study=study).exists()
     # The preview's trial pages are the participant's, without the researcher's navigation.
     page.goto(f"{live_server.url}/studies/{study.pk}/")
@@ -141,14 +141,14 @@ def test_researcher_designs_previews_launches_watches_and_downloads(
     assert answered == 9  # 1 practice, 6 test, 1 attention check, 1 gold
     # Pseudonym, source, status, list, answers, failed checks, excluded.
     assert cells[1].startswith("p_")
-    assert (cells[2], cells[3], cells[4], cells[5], cells[6], cells[7]) == (
+    assert (cells[2], cells[3], cells[4], cells[5], cells[6]) == (
         "Anonymous link",
         "Completed",
         "0",
         "9",
         "0",
-        "no",
     )
+    assert cells[7].split()[:2] == ["no", "Exclude…"]  # not excluded, with the row's action
 
     # The analysis page, from the study page, then its bundle.
     page.get_by_role("link", name=study.name).click()

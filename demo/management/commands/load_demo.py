@@ -28,7 +28,11 @@ class Command(BaseCommand):
             type=int,
             default=0,
             metavar="N",
-            help="Add N simulated participants' answers to each demo study (marked as simulated).",
+            help=(
+                "Add up to N simulated participants' answers to each demo study (marked as "
+                "simulated); they take at most half of each list's places, rounded down, so the "
+                "other half stays for people and every printed link lets one through."
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -65,6 +69,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"    invitation link: {base}{demo.invitation_path}")
             if simulated.get(study.pk):
                 self.stdout.write(
-                    f"    {simulated[study.pk]} simulated participants (marked as simulated); "
-                    f"analysis: {base}{reverse('analysis:study-analysis', args=[study.pk])}"
+                    f"    {options['simulate_participants']} asked, {simulated[study.pk]} "
+                    "simulated: half of each list's places stay for people "
+                    "(simulated participants are marked as such)"
+                )
+                self.stdout.write(
+                    f"    analysis: {base}{reverse('analysis:study-analysis', args=[study.pk])}"
                 )

@@ -1,6 +1,15 @@
-/* Participant flow: keyboard shortcuts and client-side timing. Pages work without it. */
+/* Participant flow: keyboard shortcuts, client-side timing and local times. Pages work without it. */
 (function () {
   "use strict";
+  /* Times are sent in UTC (the no-script text); show them in the browser's own time zone. */
+  var times = document.querySelectorAll("time[data-local-time][datetime]");
+  for (var t = 0; t < times.length; t++) {
+    var when = new Date(times[t].getAttribute("datetime"));
+    if (isNaN(when.getTime()) || !window.Intl || !Intl.DateTimeFormat) { continue; }
+    times[t].textContent = new Intl.DateTimeFormat(undefined, {
+      hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+    }).format(when);
+  }
   var auto = document.querySelector("form[data-autosubmit]");
   if (auto) { auto.submit(); return; }
   var form = document.querySelector("form[data-trial-form]");
