@@ -16,11 +16,11 @@ from typing import Any
 
 from django.db.models import Count, Max
 
+from explanations.compute.attention_debate import JAIN_WALLACE_REFERENCE
 from explanations.models import ClassifierModel, Dataset, Diagnostic
 from explanations.services.diagnostics import (
     DEFINITIONS,
     EXPERIMENTS,
-    JAIN_WALLACE_REFERENCE,
     diagnostics_skipped,
     diagnostics_supported,
 )

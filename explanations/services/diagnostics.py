@@ -13,10 +13,13 @@ text; a test checks it against the compute core's own statement
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.contrib.auth.models import User
 
+from explanations.compute.attention_debate import (
+    TRANSFORMER_SKIPPED,
+)
 from explanations.models import ClassifierModel, Dataset, Diagnostic, Job
 
 from .jobs import job_create, job_run
@@ -78,44 +81,6 @@ DEFINITIONS: dict[str, str] = {
 }
 
 
-class ReferenceFigure(NamedTuple):
-    """A published BiLSTM figure of J&W's Table 2, shown beside ours, never mixed in."""
-
-    dataset: str
-    compared_with: str
-    mean: float
-    sd: float | None
-    source: str = "Jain & Wallace 2019, Table 2 (BiLSTM)"
-
-
-# The compute core's JAIN_WALLACE_REFERENCE, restated without torch (a test keeps them equal).
-JAIN_WALLACE_REFERENCE: tuple[ReferenceFigure, ...] = (
-    ReferenceFigure("SST", "gradient", 0.34, 0.21),
-    ReferenceFigure("IMDB", "gradient", 0.44, 0.06),
-    ReferenceFigure("AGNews", "gradient", 0.36, 0.13),
-    ReferenceFigure("20News", "gradient", 0.07, 0.17),
-    ReferenceFigure("SNLI", "gradient", 0.31, 0.22),
-    ReferenceFigure("SST", "leave_one_out", 0.27, None),
-    ReferenceFigure("IMDB", "leave_one_out", 0.34, None),
-)
-
-_ONE_VECTOR = (
-    "defined for one attention vector the output is a function of; the transformer's "
-    "output depends on each head's CLS row separately"
-)
-_GRADIENT_ORDERS = (
-    "the gradient orders rank tokens by the gradient with respect to one attention vector; "
-    "the transformer's output depends on each head's CLS row separately, so there is no "
-    "such vector to differentiate"
-)
-# The compute core's TRANSFORMER_SKIPPED, restated without importing torch (a test keeps
-# the two equal).
-TRANSFORMER_SKIPPED: dict[str, str] = {
-    "permutation": _ONE_VECTOR,
-    "adversarial_attention": _ONE_VECTOR,
-    "jain_wallace_gradient": "J&W detach the one attention vector of the BiLSTM; " + _ONE_VECTOR,
-    "zeroing_gradient_orders": _GRADIENT_ORDERS,
-}
 _NOT_BUILT_HERE = (
     "the diagnostics rerun the layers after attention with other weights, which needs a "
     "model built here (bilstm_attention or transformer)"

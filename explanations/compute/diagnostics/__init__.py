@@ -21,6 +21,7 @@ the output is a function of, which the transformer's per-head rows are not
 (:data:`TRANSFORMER_SKIPPED` says so for each).
 """
 
+from explanations.compute.attention_debate import TRANSFORMER_SKIPPED
 from explanations.compute.diagnostics.adversarial import (
     AdversarialResult,
     AdversarialSettings,
@@ -45,23 +46,11 @@ from explanations.compute.diagnostics.metrics import jsd, tvd
 from explanations.compute.diagnostics.permutation import PermutationResult, permutation_test
 from explanations.compute.diagnostics.zeroing import (
     ORDERS,
-    SKIPPED_FOR_TRANSFORMER,
     FlipSearch,
     SingleZeroing,
     ZeroingResult,
     zeroing_diagnostics,
 )
-
-_ONE_VECTOR = (
-    "defined for one attention vector the output is a function of; the transformer's "
-    "output depends on each head's CLS row separately"
-)
-TRANSFORMER_SKIPPED: dict[str, str] = {
-    "permutation": _ONE_VECTOR,
-    "adversarial_attention": _ONE_VECTOR,
-    "jain_wallace_gradient": "J&W detach the one attention vector of the BiLSTM; " + _ONE_VECTOR,
-    "zeroing_gradient_orders": SKIPPED_FOR_TRANSFORMER,
-}
 
 __all__ = [
     "JAIN_WALLACE_REFERENCE",

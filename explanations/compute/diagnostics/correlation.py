@@ -34,6 +34,7 @@ import torch
 from scipy.stats import kendalltau
 
 from explanations.compute.architectures import BiLSTMAttentionClassifier
+from explanations.compute.attention_debate import JAIN_WALLACE_REFERENCE, ReferenceFigure
 from explanations.compute.batching import Batch
 from explanations.compute.diagnostics.intervention import (
     as_rows,
@@ -68,29 +69,6 @@ class CorrelationSummary:
     mean: float
     sd: float
     share_significant: float
-
-
-@dataclass(frozen=True)
-class ReferenceFigure:
-    """A published BiLSTM figure of J&W's Table 2, shown beside ours, never mixed in."""
-
-    dataset: str
-    compared_with: str
-    mean: float
-    sd: float | None
-    source: str = "Jain & Wallace 2019, Table 2 (BiLSTM)"
-
-
-JAIN_WALLACE_REFERENCE: tuple[ReferenceFigure, ...] = (
-    ReferenceFigure("SST", "gradient", 0.34, 0.21),
-    ReferenceFigure("IMDB", "gradient", 0.44, 0.06),
-    ReferenceFigure("AGNews", "gradient", 0.36, 0.13),
-    ReferenceFigure("20News", "gradient", 0.07, 0.17),
-    ReferenceFigure("SNLI", "gradient", 0.31, 0.22),
-    # The issue quotes these two means without their standard deviations.
-    ReferenceFigure("SST", "leave_one_out", 0.27, None),
-    ReferenceFigure("IMDB", "leave_one_out", 0.34, None),
-)
 
 
 def kendall_per_instance(

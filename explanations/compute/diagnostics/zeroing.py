@@ -48,6 +48,7 @@ import torch
 from torch import nn
 
 from explanations.compute.architectures import TransformerClassifier
+from explanations.compute.attention_debate import GRADIENT_ORDERS_SKIPPED
 from explanations.compute.batching import Batch
 from explanations.compute.diagnostics.intervention import (
     BiLSTMIntervention,
@@ -69,11 +70,7 @@ ORDERS: tuple[str, ...] = (
     *(f"random_{number}" for number in range(1, RANDOM_ORDERS + 1)),
     *GRADIENT_ORDERS,
 )
-SKIPPED_FOR_TRANSFORMER = (
-    "the gradient orders rank tokens by the gradient with respect to one attention vector; "
-    "the transformer's output depends on each head's CLS row separately, so there is no "
-    "such vector to differentiate"
-)
+SKIPPED_FOR_TRANSFORMER = GRADIENT_ORDERS_SKIPPED
 
 
 @dataclass(frozen=True)
