@@ -147,11 +147,20 @@ class ClassifierModel(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # training_metrics key of the instances (pks) trained models held out from training
+    HELD_OUT_KEY = "held_out_instances"
+
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def held_out_instance_ids(self) -> list[int] | None:
+        """Return the instances held out from training, or None when the model does not say."""
+        ids = (self.training_metrics or {}).get(self.HELD_OUT_KEY)
+        return [int(i) for i in ids] if isinstance(ids, list) else None
 
 
 class Prediction(models.Model):

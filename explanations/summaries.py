@@ -1,6 +1,7 @@
 """Per-model summaries of scores: methods by metrics, and the attention agreement plot."""
 
 import io
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,18 +43,24 @@ class SummaryCell:
         }
 
 
-def score_summary(model: ClassifierModel, dataset: Dataset) -> dict[str, Any]:
-    """Return methods x metrics (mean, 95% bootstrap CI over instances) for one model."""
+def score_summary(
+    model: ClassifierModel, dataset: Dataset, instance_ids: Collection[int] | None = None
+) -> dict[str, Any]:
+    """Return methods x metrics (mean, 95% bootstrap CI over instances) for one model.
+
+    ``instance_ids`` restricts it to those instances (a split, or the held-out ones).
+    """
     names = [m for m, _, _ in SUMMARY_METRICS]
     values: dict[tuple[str, str], list[float | None]] = {}
-    methods: set[str] = set(
-        model.explanations.filter(instance__dataset=dataset)
-        .values_list("method__name", flat=True)
-        .distinct()
-    )
-    for method, metric, value in Score.objects.filter(
+    explained = model.explanations.filter(instance__dataset=dataset)
+    scores = Score.objects.filter(
         explanation__model=model, explanation__instance__dataset=dataset, metric__in=names
-    ).values_list("explanation__method__name", "metric", "value"):
+    )
+    if instance_ids is not None:
+        explained = explained.filter(instance_id__in=instance_ids)
+        scores = scores.filter(explanation__instance_id__in=instance_ids)
+    methods: set[str] = set(explained.values_list("method__name", flat=True).distinct())
+    for method, metric, value in scores.values_list("explanation__method__name", "metric", "value"):
         values.setdefault((method, metric), []).append(value)
     present = [
         (m, k, label) for m, k, label in SUMMARY_METRICS if any(key[1] == m for key in values)
@@ -71,6 +78,37 @@ def score_summary(model: ClassifierModel, dataset: Dataset) -> dict[str, Any]:
         "floor_method": FLOOR_METHOD,
         "floor_missing": FLOOR_METHOD not in methods,
     }
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which instances a scores page covers: ``key`` as the page's ``?cover=`` names it."""
+
+    key: str
+    label: str
+    instance_ids: list[int] | None  # None: every instance of the dataset
+
+
+def coverages(model: ClassifierModel, dataset: Dataset) -> list[Coverage]:
+    """Return what a model's scores can be shown on: all, held-out, each of the dataset's splits."""
+    instances = dataset.instances.all()
+    choices = [Coverage("all", f"all {instances.count()} instances", None)]
+    held_out = model.held_out_instance_ids
+    if held_out is not None:
+        choices.append(
+            Coverage(
+                "held_out",
+                f"the {len(held_out)} instances held out from training (its validation split)",
+                held_out,
+            )
+        )
+    splits = instances.exclude(split="").values_list("split", flat=True).distinct()
+    for split in sorted(splits):
+        ids = list(instances.filter(split=split).values_list("pk", flat=True))
+        choices.append(
+            Coverage(f"split:{split}", f"the {len(ids)} instances of split {split!r}", ids)
+        )
+    return choices
 
 
 def truncation_summary(model: ClassifierModel, dataset: Dataset) -> dict[str, Any] | None:

@@ -30,6 +30,7 @@ from .summaries import (
     agreement_plot_svg,
     attention_agreement,
     attention_agreement_version,
+    coverages,
     score_summary,
     truncation_summary,
 )
@@ -310,13 +311,22 @@ def model_scores(request: HttpRequest, name: str) -> HttpResponse:
     dataset = model.dataset
     if dataset is None:
         return render(request, "explanations/model_scores.html", {"model": model, "summary": None})
+    choices = coverages(model, dataset)
+    wanted = request.GET.get("cover", "all")
+    cover = next((c for c in choices if c.key == wanted), None)
+    if cover is None:
+        messages.error(request, f"cover: expected one of {', '.join(c.key for c in choices)}")
+        cover = choices[0]
     return render(
         request,
         "explanations/model_scores.html",
         {
             "model": model,
             "dataset": dataset,
-            "summary": score_summary(model, dataset),
+            "coverages": choices,
+            "cover": cover,
+            "held_out_unknown": model.held_out_instance_ids is None,
+            "summary": score_summary(model, dataset, cover.instance_ids),
             "truncation": truncation_summary(model, dataset),
             # The plot is a file of its own, loaded lazily by the page: inlined, its few
             # hundred KB of SVG held up the table above it.

@@ -49,6 +49,8 @@ class TrainResult:
 
     model: nn.Module
     metrics: dict[str, Any] = field(default_factory=dict)
+    held_out: list[int] = field(default_factory=list)
+    """Indices (into the examples) of the held-out split: never trained on."""
 
     @property
     def history(self) -> list[dict[str, float]]:
@@ -229,4 +231,4 @@ def train_classifier(
         "val_size": len(val_set),
         "history": history,
     }
-    return TrainResult(model=model, metrics=metrics)
+    return TrainResult(model=model, metrics=metrics, held_out=list(val_index))

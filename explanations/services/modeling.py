@@ -91,7 +91,11 @@ def model_train(
                 weights_sha256=sha256,
                 vocabulary=vocab.to_dict(),
                 label_names=list(dataset.label_names),
-                training_metrics=result.metrics,
+                # which instances were held out, so pages can show scores on those only
+                training_metrics={
+                    **result.metrics,
+                    ClassifierModel.HELD_OUT_KEY: [instances[i].pk for i in result.held_out],
+                },
                 seed=seed,
                 owner=owner,
             )
