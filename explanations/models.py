@@ -7,6 +7,7 @@ NLI set-up); :attr:`Instance.explained_tokens` names the sequence scores align t
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import TextChoices
 from django.urls import reverse
@@ -39,11 +40,21 @@ class Dataset(models.Model):
     is_public = models.BooleanField(default=False, help_text="Visible to every researcher.")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Names that are pages of their own under /datasets/ (the web upload).
+    RESERVED_NAMES = frozenset({"upload"})
+
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Refuse a name that a page under /datasets/ uses."""
+        if self.name in self.RESERVED_NAMES:
+            raise ValidationError(
+                {"name": f"{self.name!r} is reserved (/datasets/{self.name}/ is a page)"}
+            )
 
     def get_absolute_url(self) -> str:
         return reverse("explanations:dataset-detail", args=[self.name])

@@ -7,7 +7,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from explanations.io.problems import ImportFailed
 from explanations.models import Dataset
+from explanations.services.datasets import dataset_import
 
 from .factories import RECORDS, row_counts, small_dataset
 
@@ -146,3 +148,10 @@ def test_missing_fields_are_named(logged_in):
     page = response.content.decode()
     assert '<a href="#id_file">Dataset file: This field is required.</a>' in page
     assert '<a href="#id_name">Dataset name:' in page
+
+
+def test_a_dataset_cannot_take_the_upload_pages_name(tmp_path, researcher):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"id": "a", "text": "fine film", "label": "pos"}\n')
+    with pytest.raises(ImportFailed, match="'upload' is reserved"):
+        dataset_import(path=path, name="upload", owner=researcher)
