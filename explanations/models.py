@@ -49,15 +49,15 @@ class Dataset(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("explanations:dataset-detail", args=[self.name])
+
     def clean(self) -> None:
         """Refuse a name that a page under /datasets/ uses."""
         if self.name in self.RESERVED_NAMES:
             raise ValidationError(
                 {"name": f"{self.name!r} is reserved (/datasets/{self.name}/ is a page)"}
             )
-
-    def get_absolute_url(self) -> str:
-        return reverse("explanations:dataset-detail", args=[self.name])
 
 
 class Instance(models.Model):
