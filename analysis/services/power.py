@@ -189,9 +189,18 @@ def power_model_override(model: PowerModel, assumed: Mapping[str, Any]) -> Power
     """Return ``model`` with the assumed values in ``assumed`` put in (keys are fields).
 
     ``method_effects`` may be a mapping of method name to its difference to the reference.
+    An assumed ``faithfulness_slope`` (without an assumed intercept) moves the intercept
+    with it, so the mean rating at the pilot's mean faithfulness stays the pilot's: the
+    faithfulness is not centred (its mean may be many SDs from 0), and a new slope on the
+    old intercept would push every simulated rating to an end of the scale.
     Raise ``ValidationError`` naming the field for an unknown method or a bad value.
     """
     changes = dict(assumed)
+    if "faithfulness_slope" in changes and "intercept" not in changes:
+        centre = float(np.mean(model.faithfulness_mean))
+        changes["intercept"] = model.intercept + centre * (
+            model.faithfulness_slope - float(changes["faithfulness_slope"])
+        )
     effects = changes.pop("method_effects", None)
     if effects is not None:
         unknown = sorted(set(effects) - set(model.method_names))

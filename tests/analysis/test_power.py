@@ -9,7 +9,11 @@ from django.core.management import CommandError, call_command
 
 from analysis.compute import power
 from analysis.compute.power import FAITHFULNESS_TEST, OMNIBUS_TEST
-from analysis.services.power import ROUNDING_VARIANCE, power_pilot_estimate
+from analysis.services.power import (
+    ROUNDING_VARIANCE,
+    power_model_override,
+    power_pilot_estimate,
+)
 from analysis.services.results import study_analysis_build
 from studies.services import design as study_design
 from tests.analysis.conftest import FAST
@@ -169,3 +173,27 @@ def test_pilot_must_be_a_rating_study_with_answers(corpus, researcher, rated):
         _run("--study", str(empty.pk))
     with pytest.raises(CommandError, match="--metric: 'tau_loo' is not a faithfulness metric"):
         _run("--study", str(rated.pk), "--metric", "tau_loo")
+
+
+def test_an_assumed_slope_keeps_the_pilots_mean_rating():
+    """A pilot whose faithfulness sits 14 SDs from 0: the new slope moves the intercept."""
+    pilot = power.PowerModel(
+        method_names=("gradient", "random"),
+        reference_method="random",
+        intercept=-7.5,
+        method_effects=(0.0, 0.0),
+        faithfulness_slope=0.65,
+        faithfulness_mean=(14.3, 14.3),
+        faithfulness_sd=(1.0, 1.0),
+        sd_participant=0.7,
+        sd_item=0.3,
+        sd_residual=0.6,
+        scale=(1, 5),
+    )
+    assumed = power_model_override(pilot, {"faithfulness_slope": 0.4})
+    assert assumed.faithfulness_slope == 0.4
+    at_mean = pilot.intercept + pilot.faithfulness_slope * 14.3
+    assert assumed.intercept + 0.4 * 14.3 == pytest.approx(at_mean)
+    # an intercept given with it is kept as given
+    both = power_model_override(pilot, {"faithfulness_slope": 0.4, "intercept": 2.0})
+    assert both.intercept == 2.0
