@@ -3,8 +3,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from explanations.compute.registry import method_names
+from explanations.management.lookups import model_and_dataset
 from explanations.management.progress import progress_bar
-from explanations.models import ClassifierModel, Dataset, Job
+from explanations.models import Job
 from explanations.services.computing import explanations_compute
 from explanations.services.model_store import ModelUnavailable
 
@@ -31,12 +32,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        model = ClassifierModel.objects.filter(name=options["model"]).first()
-        dataset = Dataset.objects.filter(name=options["dataset"]).first()
-        if model is None:
-            raise CommandError(f"--model {options['model']!r}: no such model")
-        if dataset is None:
-            raise CommandError(f"--dataset {options['dataset']!r}: no such dataset")
+        model, dataset = model_and_dataset(options)
         methods = [m.strip() for m in options["methods"].split(",") if m.strip()] or None
         try:
             with progress_bar(self.stderr, disable=options["verbosity"] == 0) as progress:

@@ -2,8 +2,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from explanations.management.lookups import model_and_dataset
 from explanations.management.progress import progress_bar
-from explanations.models import ClassifierModel, Dataset, Job
+from explanations.models import Job
 from explanations.services.computing import ALL_METRICS, DEFAULT_METRICS, scores_compute
 from explanations.services.model_store import ModelUnavailable
 
@@ -28,12 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-wait", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        model = ClassifierModel.objects.filter(name=options["model"]).first()
-        dataset = Dataset.objects.filter(name=options["dataset"]).first()
-        if model is None:
-            raise CommandError(f"--model {options['model']!r}: no such model")
-        if dataset is None:
-            raise CommandError(f"--dataset {options['dataset']!r}: no such dataset")
+        model, dataset = model_and_dataset(options)
         methods = [m for m in (options["methods"] or "").split(",") if m] or None
         metrics = [m for m in options["metrics"].split(",") if m]
         try:

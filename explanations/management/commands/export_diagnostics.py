@@ -6,7 +6,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from explanations.diagnostic_report import diagnostics_export
-from explanations.models import ClassifierModel, Dataset
+from explanations.management.lookups import model_named
+from explanations.models import Dataset
 
 
 class Command(BaseCommand):
@@ -21,9 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--dataset", help="Default: the model's dataset.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        model = ClassifierModel.objects.filter(name=options["model"]).first()
-        if model is None:
-            raise CommandError(f"--model {options['model']!r}: no such model")
+        model = model_named(options["model"])
         name = options["dataset"]
         dataset = Dataset.objects.filter(name=name).first() if name else model.dataset
         if dataset is None:

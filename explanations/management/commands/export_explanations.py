@@ -1,9 +1,9 @@
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from explanations.models import ClassifierModel
+from explanations.management.lookups import model_named
 from explanations.services.explanations import explanations_export
 
 
@@ -19,9 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--methods", help="Comma-separated method names (default: all).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        model = ClassifierModel.objects.filter(name=options["model"]).first()
-        if model is None:
-            raise CommandError(f"--model {options['model']!r}: no such model")
+        model = model_named(options["model"])
         methods = options["methods"].split(",") if options["methods"] else None
         count = explanations_export(model=model, path=options["path"], methods=methods)
         self.stdout.write(f"Wrote {count} explanations to {options['path']}.")

@@ -2,8 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from explanations.management.lookups import model_and_dataset
 from explanations.management.progress import progress_bar
-from explanations.models import ClassifierModel, Dataset
 from explanations.services.model_store import ModelUnavailable
 from explanations.services.modeling import model_predict
 
@@ -16,12 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--dataset", required=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        model = ClassifierModel.objects.filter(name=options["model"]).first()
-        dataset = Dataset.objects.filter(name=options["dataset"]).first()
-        if model is None:
-            raise CommandError(f"--model {options['model']!r}: no such model")
-        if dataset is None:
-            raise CommandError(f"--dataset {options['dataset']!r}: no such dataset")
+        model, dataset = model_and_dataset(options)
         try:
             with progress_bar(self.stderr, disable=options["verbosity"] == 0) as progress:
                 count = model_predict(model=model, dataset=dataset, progress=progress)

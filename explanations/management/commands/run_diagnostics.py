@@ -5,8 +5,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from explanations.management.lookups import model_and_dataset
 from explanations.management.progress import progress_bar
-from explanations.models import ClassifierModel, Dataset, Job
+from explanations.models import Job
 from explanations.services.diagnostics import EXPERIMENTS, diagnostics_run
 from explanations.services.model_store import ModelUnavailable
 
@@ -32,12 +33,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-wait", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        model = ClassifierModel.objects.filter(name=options["model"]).first()
-        dataset = Dataset.objects.filter(name=options["dataset"]).first()
-        if model is None:
-            raise CommandError(f"--model {options['model']!r}: no such model")
-        if dataset is None:
-            raise CommandError(f"--dataset {options['dataset']!r}: no such dataset")
+        model, dataset = model_and_dataset(options)
         experiments = [e for e in (options["experiments"] or "").split(",") if e] or None
         try:
             parameters = json.loads(options["parameters"]) if options["parameters"] else None
