@@ -429,7 +429,7 @@ def manifest_data(study: Study, analysis: StudyAnalysis) -> dict[str, Any]:
             "weights_sha256": model.weights_sha256 or None,
             "seed": model.seed,
             "label_names": model.label_names,
-            "training_metrics": model.training_metrics,
+            "training_metrics": model.reported_metrics,
         },
         "dataset": {
             "name": dataset.name,

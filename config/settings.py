@@ -124,7 +124,12 @@ _default_sqlite = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 # Persistent connections (seconds; 0 closes each after its request): a web worker that
 # opens a PostgreSQL connection per request spends a few milliseconds of every participant's
 # answer on it. The health check drops a connection the server closed.
-CONN_MAX_AGE = int(os.environ.get("ELEPHANT_DB_CONN_MAX_AGE", "60"))
+_conn_max_age = os.environ.get("ELEPHANT_DB_CONN_MAX_AGE") or "60"
+if not _conn_max_age.isdecimal():
+    raise ImproperlyConfigured(
+        f"ELEPHANT_DB_CONN_MAX_AGE={_conn_max_age!r}: expected a whole number of seconds >= 0"
+    )
+CONN_MAX_AGE = int(_conn_max_age)
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or _default_sqlite,

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max
 
 from explanations.compute.attention_debate import JAIN_WALLACE_REFERENCE
 from explanations.models import ClassifierModel, Dataset, Diagnostic
@@ -29,12 +29,17 @@ from explanations.services.diagnostics import (
 CLASS_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 
 
-def _rows(model: ClassifierModel, dataset: Dataset, experiment: str) -> list[Diagnostic]:
-    return list(
-        Diagnostic.objects.filter(model=model, instance__dataset=dataset, experiment=experiment)
-        .select_related("instance")
-        .order_by("instance__position")
-    )
+def _rows(
+    model: ClassifierModel, dataset: Dataset, experiment: str, *, ids: bool = False
+) -> list[Diagnostic]:
+    """Return the experiment's rows in file order; ``ids``: with each instance's external id
+    (the export's), never the instance's token columns the page does not read."""
+    rows = Diagnostic.objects.filter(
+        model=model, instance__dataset=dataset, experiment=experiment
+    ).order_by("instance__position")
+    if ids:
+        rows = rows.annotate(external_id=F("instance__external_id"))
+    return list(rows)
 
 
 def diagnostics_version(model: ClassifierModel, dataset: Dataset, experiment: str) -> str | None:
@@ -240,7 +245,7 @@ def diagnostic_rows(
     Nested values are flattened to ``a.b`` columns; lists (each permutation's TVD, each
     candidate's JSD) are written as JSON in one cell. Undefined values are empty.
     """
-    rows = _rows(model, dataset, experiment)
+    rows = _rows(model, dataset, experiment, ids=True)
     flat = [_flatten(r.values) for r in rows]
     columns: list[str] = []
     for entry in flat:
@@ -248,7 +253,7 @@ def diagnostic_rows(
     header = ["instance", "predicted_class", "max_attention", *columns]
     body = [
         [
-            r.instance.external_id,
+            r.external_id,  # type: ignore[attr-defined]  # annotated by _rows
             _label(dataset, r.predicted_label),
             "" if r.max_attention is None else r.max_attention,
             *("" if entry.get(c) is None else entry[c] for c in columns),

@@ -6,6 +6,8 @@ explanation and rationale indexes into them. For pair tasks the explained sequen
 NLI set-up); :attr:`Instance.explained_tokens` names the sequence scores align to.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -166,6 +168,11 @@ class ClassifierModel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def reported_metrics(self) -> dict[str, Any]:
+        """Return the training metrics as the API and exports report them (no database ids)."""
+        return {k: v for k, v in (self.training_metrics or {}).items() if k != self.HELD_OUT_KEY}
 
     @property
     def held_out_instance_ids(self) -> list[int] | None:

@@ -1,7 +1,6 @@
 """Per-model summaries of scores: methods by metrics, and the attention agreement plot."""
 
 import io
-from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,11 +43,11 @@ class SummaryCell:
 
 
 def score_summary(
-    model: ClassifierModel, dataset: Dataset, instance_ids: Collection[int] | None = None
+    model: ClassifierModel, dataset: Dataset, cover: "Coverage | None" = None
 ) -> dict[str, Any]:
     """Return methods x metrics (mean, 95% bootstrap CI over instances) for one model.
 
-    ``instance_ids`` restricts it to those instances (a split, or the held-out ones).
+    ``cover`` restricts it to a split or to the held-out instances.
     """
     names = [m for m, _, _ in SUMMARY_METRICS]
     values: dict[tuple[str, str], list[float | None]] = {}
@@ -56,9 +55,12 @@ def score_summary(
     scores = Score.objects.filter(
         explanation__model=model, explanation__instance__dataset=dataset, metric__in=names
     )
-    if instance_ids is not None:
-        explained = explained.filter(instance_id__in=instance_ids)
-        scores = scores.filter(explanation__instance_id__in=instance_ids)
+    if cover is not None and cover.split is not None:
+        explained = explained.filter(instance__split=cover.split)
+        scores = scores.filter(explanation__instance__split=cover.split)
+    if cover is not None and cover.instance_ids is not None:
+        explained = explained.filter(instance_id__in=cover.instance_ids)
+        scores = scores.filter(explanation__instance_id__in=cover.instance_ids)
     methods: set[str] = set(explained.values_list("method__name", flat=True).distinct())
     for method, metric, value in scores.values_list("explanation__method__name", "metric", "value"):
         values.setdefault((method, metric), []).append(value)
@@ -82,32 +84,36 @@ def score_summary(
 
 @dataclass(frozen=True)
 class Coverage:
-    """Which instances a scores page covers: ``key`` as the page's ``?cover=`` names it."""
+    """Which instances a scores page covers: ``key`` as the page's ``?cover=`` names it.
+
+    ``split`` or ``instance_ids`` restrict it (a dataset split is filtered by name, so a
+    large split never becomes a list of ids); neither: every instance of the dataset.
+    """
 
     key: str
     label: str
-    instance_ids: list[int] | None  # None: every instance of the dataset
+    split: str | None = None
+    instance_ids: list[int] | None = None
 
 
 def coverages(model: ClassifierModel, dataset: Dataset) -> list[Coverage]:
     """Return what a model's scores can be shown on: all, held-out, each of the dataset's splits."""
-    instances = dataset.instances.all()
-    choices = [Coverage("all", f"all {instances.count()} instances", None)]
+    counts = dict(dataset.instances.values_list("split").annotate(n=Count("pk")).order_by("split"))
+    choices = [Coverage("all", f"all {sum(counts.values())} instances")]
     held_out = model.held_out_instance_ids
     if held_out is not None:
         choices.append(
             Coverage(
                 "held_out",
                 f"the {len(held_out)} instances held out from training (its validation split)",
-                held_out,
+                instance_ids=held_out,
             )
         )
-    splits = instances.exclude(split="").values_list("split", flat=True).distinct()
-    for split in sorted(splits):
-        ids = list(instances.filter(split=split).values_list("pk", flat=True))
-        choices.append(
-            Coverage(f"split:{split}", f"the {len(ids)} instances of split {split!r}", ids)
-        )
+    choices.extend(
+        Coverage(f"split:{split}", f"the {n} instances of split {split!r}", split=split)
+        for split, n in counts.items()
+        if split
+    )
     return choices
 
 
@@ -148,13 +154,17 @@ def _agreement_scores(model: ClassifierModel, dataset: Dataset) -> QuerySet[Scor
 def attention_agreement_version(model: ClassifierModel, dataset: Dataset) -> str | None:
     """Return a tag that changes whenever the agreement plot would, or None with no scores.
 
-    Scores are only ever added or replaced (a new row, a new pk), so their count and
-    largest pk identify what the plot shows; the page's browser cache revalidates by it.
+    A re-run of the scores updates rows in place (``updated_at`` moves), a new score adds
+    one, a deleted one lowers the count: the three together identify what the plot shows,
+    and the page's browser cache revalidates by it.
     """
-    found = _agreement_scores(model, dataset).aggregate(n=Count("pk"), last=Max("pk"))
+    found = _agreement_scores(model, dataset).aggregate(
+        n=Count("pk"), last=Max("pk"), changed=Max("updated_at")
+    )
     if not found["n"]:
         return None
-    return f"{model.pk}-{dataset.pk}-{found['n']}-{found['last']}"
+    changed = found["changed"].timestamp()
+    return f"{model.pk}-{dataset.pk}-{found['n']}-{found['last']}-{changed}"
 
 
 def attention_agreement(model: ClassifierModel, dataset: Dataset) -> dict[str, list[float]]:

@@ -326,7 +326,7 @@ def model_scores(request: HttpRequest, name: str) -> HttpResponse:
             "coverages": choices,
             "cover": cover,
             "held_out_unknown": model.held_out_instance_ids is None,
-            "summary": score_summary(model, dataset, cover.instance_ids),
+            "summary": score_summary(model, dataset, cover),
             "truncation": truncation_summary(model, dataset),
             # The plot is a file of its own, loaded lazily by the page: inlined, its few
             # hundred KB of SVG held up the table above it.

@@ -23,9 +23,8 @@ def study_manageable(user: AbstractBaseUser | AnonymousUser, study: Study) -> bo
 
 def pseudonyms_of(study: Study) -> dict[int, str]:
     """Return the pseudonym of each of the study's participants, by participant pk."""
-    secret = Study.objects.values_list("pseudonym_secret", flat=True).get(pk=study.pk)
     return {
-        pk: participant_pseudonym(secret, uid)
+        pk: participant_pseudonym(study.pseudonym_secret, uid)
         for pk, uid in Participant.objects.filter(study=study).values_list("pk", "uid")
     }
 

@@ -287,10 +287,11 @@ def preview_answer(
 
 def participants_of(study: Study) -> QuerySet[Participant]:
     """Return the study's consented participants with ``n_responses``, ``n_failed`` (failed
-    checks) and ``excluded`` (True when they have an active exclusion), in order of arrival."""
+    checks) and ``excluded`` (True when they have an active exclusion), in order of arrival.
+    Read with their study, which their pseudonym needs."""
     return (
         participants_consented(study)
-        .select_related("assignment__study_list", "invitation")
+        .select_related("study", "assignment__study_list", "invitation")
         .annotate(
             n_responses=Count("responses", distinct=True),
             n_failed=Count("responses", filter=Q(responses__passed=False), distinct=True),

@@ -57,6 +57,8 @@ class ClassifierModelSerializer(serializers.ModelSerializer):
     dataset: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="name", read_only=True
     )
+    # Without the held-out instances' database ids (they mean nothing outside it).
+    training_metrics = serializers.JSONField(source="reported_metrics", read_only=True)
 
     class Meta:
         model = ClassifierModel

@@ -193,7 +193,7 @@ class StudyViewSet(viewsets.ModelViewSet):
     def participants(self, request: Request, pk: str) -> Response:
         """Everyone who entered, with status, list and number of answers (read-only)."""
         study = self.get_object()
-        rows = selectors.participants_of(study).select_related("study")
+        rows = selectors.participants_of(study)
         return Response(serializers.ParticipantSerializer(rows, many=True).data)
 
     @extend_schema(responses=OpenApiTypes.OBJECT)

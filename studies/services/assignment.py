@@ -363,6 +363,21 @@ def _end(assignment: Assignment, status: str, participant_status: str, now: date
     StudyList.objects.filter(pk=assignment.study_list_id).update(filled=F("filled") - 1)
 
 
+def _participant_end(
+    participant: Participant, assignment_status: str, participant_status: str, now: datetime
+) -> None:
+    """End the participant's active assignment (freeing its place), or mark them ended."""
+    assignment = Assignment.objects.filter(
+        participant=participant, status=Assignment.Status.ACTIVE
+    ).first()
+    if assignment is not None:
+        _end(assignment, assignment_status, participant_status, now)
+    else:
+        Participant.objects.filter(pk=participant.pk).update(
+            status=participant_status, outcome=ENDED_OUTCOMES[participant_status], ended_at=now
+        )
+
+
 def assignments_release_expired(*, study: Study, now: datetime | None = None) -> int:
     """Release the study's active assignments past their deadline; return how many."""
     now = now or timezone.now()
@@ -424,17 +439,7 @@ def participant_withdraw(*, participant: Participant, now: datetime | None = Non
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         if locked.status == Participant.Status.COMPLETED:
             raise Rejected("You have already completed this study.", status=409)
-        assignment = Assignment.objects.filter(
-            participant=locked, status=Assignment.Status.ACTIVE
-        ).first()
-        if assignment is not None:
-            _end(assignment, Assignment.Status.RETURNED, Participant.Status.RETURNED, now)
-        else:
-            Participant.objects.filter(pk=locked.pk).update(
-                status=Participant.Status.RETURNED,
-                outcome=Participant.Outcome.RETURNED,
-                ended_at=now,
-            )
+        _participant_end(locked, Assignment.Status.RETURNED, Participant.Status.RETURNED, now)
     participant.refresh_from_db()
     return participant
 
@@ -445,17 +450,9 @@ def participant_screen_out(*, participant: Participant, now: datetime | None = N
     The caller holds the participant's row lock in its transaction.
     """
     now = now or timezone.now()
-    assignment = Assignment.objects.filter(
-        participant=participant, status=Assignment.Status.ACTIVE
-    ).first()
-    if assignment is not None:
-        _end(assignment, Assignment.Status.SCREENED_OUT, Participant.Status.SCREENED_OUT, now)
-    else:
-        Participant.objects.filter(pk=participant.pk).update(
-            status=Participant.Status.SCREENED_OUT,
-            outcome=Participant.Outcome.SCREENED_OUT,
-            ended_at=now,
-        )
+    _participant_end(
+        participant, Assignment.Status.SCREENED_OUT, Participant.Status.SCREENED_OUT, now
+    )
 
 
 def participant_time_out(*, participant: Participant, now: datetime | None = None) -> bool:
@@ -469,16 +466,6 @@ def participant_time_out(*, participant: Participant, now: datetime | None = Non
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         if locked.status == Participant.Status.COMPLETED or locked.ended_at is not None:
             return False
-        assignment = Assignment.objects.filter(
-            participant=locked, status=Assignment.Status.ACTIVE
-        ).first()
-        if assignment is not None:
-            _end(assignment, Assignment.Status.RELEASED, Participant.Status.TIMED_OUT, now)
-        else:
-            Participant.objects.filter(pk=locked.pk).update(
-                status=Participant.Status.TIMED_OUT,
-                outcome=Participant.Outcome.TIMED_OUT,
-                ended_at=now,
-            )
+        _participant_end(locked, Assignment.Status.RELEASED, Participant.Status.TIMED_OUT, now)
     participant.refresh_from_db()
     return True

@@ -419,17 +419,12 @@ def study_preview(request: HttpRequest, pk: int, position: int | None = None) ->
 @login_required
 def study_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
     study = selectors.study_access(request.user, pk)
-    # Read with their study: the page names each participant by pseudonym, as the exports do.
-    participants = (
-        selectors.participants_of(study)
-        .select_related("study")
-        # The active exclusion, so an excluded row can offer to revoke it.
-        .annotate(
-            exclusion_id=Subquery(
-                Exclusion.objects.filter(participant=OuterRef("pk"), revoked_at__isnull=True)
-                .order_by("pk")
-                .values("pk")[:1]
-            )
+    # The active exclusion, so an excluded row can offer to revoke it.
+    participants = selectors.participants_of(study).annotate(
+        exclusion_id=Subquery(
+            Exclusion.objects.filter(participant=OuterRef("pk"), revoked_at__isnull=True)
+            .order_by("pk")
+            .values("pk")[:1]
         )
     )
     return render(
@@ -480,7 +475,7 @@ def participant_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
                 "study": study,
                 "form": form,
                 "participant": participant,
-                "pseudonym": privacy_selectors.pseudonyms_of(study)[participant.pk],
+                "pseudonym": participant.pseudonym,
                 "n_answers": participant.responses.count(),
             },
         )

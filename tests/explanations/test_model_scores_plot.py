@@ -1,9 +1,11 @@
 """The scores page loads its agreement plot as a file of its own, lazily, revalidated by ETag."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from explanations.models import ClassifierModel, Explanation, Score
 from explanations.services.explanations import explanations_import
@@ -55,8 +57,13 @@ def test_the_page_links_the_plot_instead_of_inlining_it(client, researcher, scor
     again = client.get(plot_url, HTTP_IF_NONE_MATCH=plot["ETag"])
     assert again.status_code == 304
     assert again.content == b""
+    # A re-run of the scores updates them in place: same rows, new values, a new plot.
+    later = timezone.now() + timedelta(seconds=1)
+    Score.objects.filter(metric="agreement_tau:attention").update(value=0.9, updated_at=later)
+    rescored = client.get(plot_url, HTTP_IF_NONE_MATCH=plot["ETag"])
+    assert rescored.status_code == 200
     Score.objects.filter(metric="agreement_tau:attention").first().delete()
-    assert client.get(plot_url, HTTP_IF_NONE_MATCH=plot["ETag"]).status_code == 200
+    assert client.get(plot_url, HTTP_IF_NONE_MATCH=rescored["ETag"]).status_code == 200
 
 
 def test_no_scores_no_plot(client, researcher, scored):

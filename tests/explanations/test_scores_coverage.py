@@ -71,3 +71,11 @@ def test_a_model_that_does_not_record_its_training_says_so(client, researcher, s
     page = _page(client, model).content.decode()
     assert "does not record which instances it was trained on" in page
     assert 'value="held_out"' not in page
+
+
+def test_the_api_reports_training_metrics_without_database_ids(client, researcher, scored):
+    model, _ = scored
+    client.force_login(researcher)
+    metrics = client.get(f"/api/models/{model.name}/").json()["training_metrics"]
+    assert metrics["val_size"] == model.training_metrics["val_size"]
+    assert model.HELD_OUT_KEY not in metrics

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from botocore.stub import Stubber
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -150,9 +151,9 @@ def test_bonus_goes_to_approved_completed_only_and_is_validated(study):
     study_bonus_set(study=study, amount=Decimal("0.50"))
     rows = by_pid(study)
     assert (rows["ok"].bonus, rows["two-failed"].bonus) == (Decimal("0.50"), None)
-    with pytest.raises(Exception, match="bonus_amount") as caught:
+    with pytest.raises(ValidationError) as caught:
         study_bonus_set(study=study, amount=Decimal("0"))
-    assert "greater than or equal to 0.01" in str(caught.value)
+    assert "greater than or equal to 0.01" in caught.value.message_dict["bonus_amount"][0]
 
 
 def test_page_and_csv_are_the_owners_only_and_the_csv_has_platform_ids(
@@ -165,23 +166,24 @@ def test_page_and_csv_are_the_owners_only_and_the_csv_has_platform_ids(
     assert page.status_code == 200
     html = page.content.decode()
     assert "only places that show Prolific and MTurk ids" in html
-    assert "ok" in html
+    assert "<code>ok</code>" in html
     assert "no bonus" in html
     assert "Sync with Prolific" not in html  # no token: no actions
     filtered = client.get(
         reverse("studies:study-payments", args=[study.pk]), {"decision": "reject"}
     )
     assert "<code>ok</code>" not in filtered.content.decode()
+    assert "<code>=HYPERLINK(1)</code>" in filtered.content.decode()
     bad = client.get(reverse("studies:study-payments", args=[study.pk]), {"decision": "maybe"})
     assert "decision: expected one of approve, reject, none" in bad.content.decode()
     response = client.get(reverse("studies:study-payments-csv", args=[study.pk]))
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    table = list(csv.reader(io.StringIO(response.content.decode())))
-    assert table[0][:4] == ["pseudonym", "source", "platform_id", "submission_id"]
-    body = {row[2]: row for row in table[1:]}
+    table = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert list(table[0])[:4] == ["pseudonym", "source", "platform_id", "submission_id"]
+    body = {row["platform_id"]: row for row in table}
     assert set(body) == {"ok", "'=HYPERLINK(1)"}  # a formula is defused
-    assert body["ok"][13] == "approve"
-    assert body["'=HYPERLINK(1)"][13] == "reject"
+    assert body["ok"]["decision"] == "approve"
+    assert body["'=HYPERLINK(1)"]["decision"] == "reject"
     client.force_login(make_researcher("mallory"))
     for name in ("studies:study-payments", "studies:study-payments-csv"):
         assert client.get(reverse(name, args=[study.pk])).status_code == 404

@@ -6,6 +6,7 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from studies.design_fields import DESIGN_FIELDS
@@ -51,10 +52,11 @@ def test_launch_freezes_the_plan_as_canonical_json_with_its_sha256(corpus, resea
     dataset, model = corpus
     study = make_study(researcher, dataset, model, launch=False, preregistration=PLAN)
     assert study.preregistration_sha256 == ""
+    before = timezone.now()
     live = study_launch(study=study)
     text = live.preregistration_json
     assert live.preregistration_sha256 == hashlib.sha256(text.encode("utf-8")).hexdigest()
-    assert live.preregistered_at == live.launched_at or live.preregistered_at is not None
+    assert before <= live.preregistered_at <= timezone.now()
     frozen = json.loads(text)
     assert text == json.dumps(frozen, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     assert "“ü”" in text  # UTF-8, not \u escapes
