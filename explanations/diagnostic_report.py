@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import statistics
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -222,10 +222,103 @@ def diagnostics_summary(model: ClassifierModel, dataset: Dataset) -> dict[str, A
         }
     return {
         "experiments": experiments,
-        "skipped": diagnostics_skipped(model.architecture),
-        "supported": list(diagnostics_supported(model.architecture)),
+        "skipped": diagnostics_skipped(model.architecture, model.config.get("model_type")),
+        "supported": list(
+            diagnostics_supported(model.architecture, model.config.get("model_type"))
+        ),
         "reference": [figure._asdict() for figure in JAIN_WALLACE_REFERENCE],
     }
+
+
+# Each per-instance diagnostic a study can relate people's ratings of attention to:
+# (score name, experiment, how to read it from the row's values, what it says).
+DIAGNOSTIC_SCORES: tuple[tuple[str, str, Callable[[dict[str, Any]], Any], str], ...] = (
+    (
+        "diagnostic_tau_gradient",
+        "correlation",
+        lambda v: v.get("tau", {}).get("gradient"),
+        "Kendall tau of the attention with the gradient (J&W Table 2)",
+    ),
+    (
+        "diagnostic_tau_leave_one_out",
+        "correlation",
+        lambda v: v.get("tau", {}).get("leave_one_out"),
+        "Kendall tau of the attention with leave-one-out (J&W Table 2)",
+    ),
+    (
+        "diagnostic_permutation_tvd",
+        "permutation",
+        lambda v: v.get("median_tvd"),
+        "median output TVD when the attention is permuted (J&W 4.2.1)",
+    ),
+    (
+        "diagnostic_adversarial_jsd",
+        "adversarial",
+        lambda v: v.get("jsd") if v.get("feasible") else None,
+        "JSD of the kept adversarial attention from the attention (J&W 4.2.2)",
+    ),
+    (
+        "diagnostic_zeroing_jsd_difference",
+        "zeroing",
+        lambda v: v.get("jsd_difference"),
+        "output JSD of zeroing the top weight minus that of a random weight (S&S)",
+    ),
+    (
+        "diagnostic_flip_fraction",
+        "zeroing",
+        lambda v: (
+            (v.get("flips", {}).get("attention") or {}).get("fraction")
+            if (v.get("flips", {}).get("attention") or {}).get("flipped")
+            else None
+        ),
+        "fraction of tokens zeroed in attention order until the decision flips (S&S)",
+    ),
+    (
+        "diagnostic_seed_jsd",
+        "seed_variance",
+        lambda v: v.get("median_jsd"),
+        "median JSD of the attention of models trained with other seeds (W&P)",
+    ),
+)
+"""What :func:`diagnostic_scores_of` reads; undefined values (never flips, no feasible
+adversary) are left out, so an analysis counts them as not computed."""
+
+
+def diagnostic_scores_of(
+    model: ClassifierModel, instance_ids: Iterable[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """Return, per instance, its attention diagnostics as faithfulness scores.
+
+    Each score is ``{"metric", "kind": "faithfulness", "value", "parameters"}``, the
+    shape of a frozen ``Score``, so a study that shows the ``attention`` explanation
+    freezes them with it and its analysis relates people's ratings to them.
+    """
+    rows = Diagnostic.objects.filter(model=model, instance_id__in=list(instance_ids)).only(
+        "instance_id", "experiment", "values", "parameters"
+    )
+    by_instance: dict[int, dict[str, Diagnostic]] = {}
+    for row in rows:
+        by_instance.setdefault(row.instance_id, {})[row.experiment] = row
+    found: dict[int, list[dict[str, Any]]] = {}
+    for instance_id, experiments in by_instance.items():
+        scores = []
+        for metric, experiment, read, meaning in DIAGNOSTIC_SCORES:
+            row = experiments.get(experiment)
+            value = read(row.values) if row is not None else None
+            if value is None:
+                continue
+            parameters = {k: v for k, v in row.parameters.items() if k != "skipped"}
+            scores.append(
+                {
+                    "metric": metric,
+                    "kind": "faithfulness",
+                    "value": float(value),
+                    "parameters": {**parameters, "experiment": experiment, "meaning": meaning},
+                }
+            )
+        if scores:
+            found[instance_id] = scores
+    return found
 
 
 def _display(value: Any) -> str:

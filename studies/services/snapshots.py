@@ -16,12 +16,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from explanations.diagnostic_report import diagnostic_scores_of
 from explanations.models import Explanation, HumanRationale, Instance, Prediction
 from studies.contracts import ShownExplanation, Snapshot
 from studies.models import Study, StudyItem, Trial
 from studies.types.base import Display, TrialView, get_type
 
 SYNTHETIC = ("human_rationale", "anti_rationale")
+DIAGNOSED_METHOD = "attention"
 
 
 def outcome_of(label: int, gold: int | None, n_labels: int) -> str:
@@ -71,6 +73,11 @@ def snapshots_build(
         .select_related("method")
         .prefetch_related("metric_scores")
     }
+    # The attention diagnostics (issue #13) are the attention's faithfulness per instance:
+    # frozen with it, so the analysis relates people's ratings of attention to them.
+    diagnostics = (
+        diagnostic_scores_of(study.model, instance_ids) if DIAGNOSED_METHOD in wanted else {}
+    )
     needs_rationale = {item.instance_id for item in items if set(item.methods) & set(SYNTHETIC)}
     rationales = _rationales(needs_rationale) if needs_rationale else {}
     label_names = list(study.model.label_names or study.dataset.label_names)
@@ -110,21 +117,19 @@ def snapshots_build(
                 raise ValidationError(
                     f"item {item.pk} ({instance}): the {method} explanation of {study.model} is missing"
                 )
+            metric_scores = [
+                {"metric": s.metric, "kind": s.kind, "value": s.value, "parameters": s.parameters}
+                for s in sorted(explanation.metric_scores.all(), key=lambda s: s.metric)
+            ]
+            if method == DIAGNOSED_METHOD:
+                metric_scores += diagnostics.get(item.instance_id, [])
             shown.append(
                 {
                     "id": explanation.pk,
                     "method": method,
                     "scores": list(explanation.scores),
                     "parameters": dict(explanation.parameters or {}),
-                    "metric_scores": [
-                        {
-                            "metric": s.metric,
-                            "kind": s.kind,
-                            "value": s.value,
-                            "parameters": s.parameters,
-                        }
-                        for s in sorted(explanation.metric_scores.all(), key=lambda s: s.metric)
-                    ],
+                    "metric_scores": metric_scores,
                 }
             )
         gold = instance.gold_label
