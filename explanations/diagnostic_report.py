@@ -17,10 +17,11 @@ from typing import Any
 from django.db.models import Count, F, Max
 
 from explanations.compute.attention_debate import JAIN_WALLACE_REFERENCE
-from explanations.models import ClassifierModel, Dataset, Diagnostic
+from explanations.models import ClassifierModel, Dataset, Diagnostic, ModelDiagnostic
 from explanations.services.diagnostics import (
     DEFINITIONS,
     EXPERIMENTS,
+    TRAINING_EXPERIMENTS,
     diagnostics_skipped,
     diagnostics_supported,
 )
@@ -47,9 +48,15 @@ def diagnostics_version(model: ClassifierModel, dataset: Dataset, experiment: st
     found = Diagnostic.objects.filter(
         model=model, instance__dataset=dataset, experiment=experiment
     ).aggregate(n=Count("pk"), last=Max("updated_at"))
-    if not found["n"]:
+    table = (
+        ModelDiagnostic.objects.filter(model=model, dataset=dataset, experiment=experiment)
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+    if not found["n"] and table is None:
         return None
-    return f"{model.pk}-{dataset.pk}-{experiment}-{found['n']}-{found['last'].timestamp()}"
+    stamps = [t.timestamp() for t in (found["last"], table) if t is not None]
+    return f"{model.pk}-{dataset.pk}-{experiment}-{found['n']}-{max(stamps)}"
 
 
 def _label(dataset: Dataset, label: int | None) -> str:
@@ -196,7 +203,12 @@ def _parameter_sets(rows: list[Diagnostic]) -> list[dict[str, Any]]:
 def diagnostics_summary(model: ClassifierModel, dataset: Dataset) -> dict[str, Any]:
     """Return every stored experiment's table, definition and parameters, and what was skipped."""
     experiments: dict[str, Any] = {}
+    tables = {d.experiment: d for d in ModelDiagnostic.objects.filter(model=model, dataset=dataset)}
     for experiment in EXPERIMENTS:
+        if experiment in TRAINING_EXPERIMENTS:
+            if experiment in tables:
+                experiments[experiment] = _training_entry(dataset, tables[experiment])
+            continue
         rows = _rows(model, dataset, experiment)
         if not rows:
             continue
@@ -227,7 +239,101 @@ def diagnostics_summary(model: ClassifierModel, dataset: Dataset) -> dict[str, A
             diagnostics_supported(model.architecture, model.config.get("model_type"))
         ),
         "reference": [figure._asdict() for figure in JAIN_WALLACE_REFERENCE],
+        "training": list(TRAINING_EXPERIMENTS),
     }
+
+
+def _f1_row(name: str, scores: dict[str, Any] | None, **extra: Any) -> dict[str, Any]:
+    scores = scores or {}
+    return {
+        "model": name,
+        "macro_f1": scores.get("macro_f1"),
+        "accuracy": scores.get("accuracy"),
+        **extra,
+    }
+
+
+def training_table(dataset: Dataset, table: ModelDiagnostic) -> dict[str, Any]:
+    """Return the held-out F1 table of one of Wiegreffe & Pinter's tests, as stored.
+
+    Every row is measured on the held-out split of the model under test, which comes
+    first; the seed variance adds its per-class instance summary, the adversary its
+    output TVD and attention JSD per lambda, with the adversary kept marked.
+    """
+    values = table.values
+    rows: list[dict[str, Any]]
+    if table.experiment == "uniform":
+        stored = values.get("table", {})
+        rows = [
+            _f1_row("model under test", stored.get("base")),
+            _f1_row("uniform attention", stored.get("uniform")),
+        ]
+    elif table.experiment == "diagnostic_mlp":
+        names = {"base": "model under test"}
+        rows = [
+            _f1_row(names.get(r["variant"], f"MLP, {r['variant']} attention"), r)
+            for r in values.get("table", {}).get("rows", [])
+        ]
+    elif table.experiment == "seed_variance":
+        units = values.get("units", {})
+        rows = [_f1_row("model under test", values.get("base"))]
+        rows += [_f1_row(f"seed {seed}", units[seed]) for seed in sorted(units, key=int)]
+    else:
+        units = values.get("units", {})
+        rows = [_f1_row("model under test", values.get("base"), mean_tvd=0.0, mean_jsd=0.0)]
+        for key in sorted(units, key=float):
+            entry = units[key]
+            kept = " (kept: adversary_attention)" if values.get("kept") == key else ""
+            rows.append(
+                _f1_row(
+                    f"adversary, lambda={key}{kept}",
+                    entry,
+                    mean_tvd=entry.get("mean_tvd"),
+                    mean_jsd=entry.get("mean_jsd"),
+                )
+            )
+    columns = list(rows[0]) if rows else []
+    return {"columns": columns, "rows": rows}
+
+
+def _seed_table(dataset: Dataset, rows: list[Diagnostic]) -> dict[str, Any]:
+    """Return per predicted class the mean of the seeds' median attention JSD and mean TVD."""
+    table = []
+    for group, members in _groups(dataset, rows):
+        jsds = [r.values["median_jsd"] for r in members if r.values.get("median_jsd") is not None]
+        tvds = [r.values["mean_tvd"] for r in members if r.values.get("mean_tvd") is not None]
+        table.append(
+            {
+                "predicted_class": group,
+                "instances": len(members),
+                "mean_median_attention_jsd": _mean(jsds),
+                "mean_output_tvd": _mean(tvds),
+            }
+        )
+    return {"columns": list(table[0]) if table else [], "rows": table}
+
+
+def _training_entry(dataset: Dataset, table: ModelDiagnostic) -> dict[str, Any]:
+    experiment = table.experiment
+    main = training_table(dataset, table)
+    main["display"] = [[_display(v) for v in row.values()] for row in main["rows"]]
+    entry: dict[str, Any] = {
+        "label": Diagnostic.Experiment(experiment).label,
+        "definition": DEFINITIONS[experiment],
+        "parameters": dict(table.parameters),
+        "skipped_parts": {},
+        "mixed_parameters": False,
+        "instances": len(table.model.held_out_instance_ids or []),
+        "table": main,
+        "kept": table.values.get("kept"),
+        "held_out": True,
+    }
+    if experiment == "seed_variance":
+        rows = _rows(table.model, dataset, experiment)
+        extra = _seed_table(dataset, rows)
+        extra["display"] = [[_display(v) for v in row.values()] for row in extra["rows"]]
+        entry["instance_table"] = extra
+    return entry
 
 
 # Each per-instance diagnostic a study can relate people's ratings of attention to:
@@ -303,11 +409,13 @@ def diagnostic_scores_of(
     for instance_id, experiments in by_instance.items():
         scores = []
         for metric, experiment, read, meaning in DIAGNOSTIC_SCORES:
-            row = experiments.get(experiment)
-            value = read(row.values) if row is not None else None
+            found_row = experiments.get(experiment)
+            if found_row is None:
+                continue
+            value = read(found_row.values)
             if value is None:
                 continue
-            parameters = {k: v for k, v in row.parameters.items() if k != "skipped"}
+            parameters = {k: v for k, v in found_row.parameters.items() if k != "skipped"}
             scores.append(
                 {
                     "metric": metric,
@@ -410,15 +518,26 @@ def _save_figure(
 ) -> bool:
     """Draw the experiment's figure into ``out`` in ``fmt``; False when nothing is stored."""
     rows = _rows(model, dataset, experiment)
-    if not rows:
+    table = (
+        ModelDiagnostic.objects.filter(model=model, dataset=dataset, experiment=experiment).first()
+        if experiment in TRAINING_EXPERIMENTS
+        else None
+    )
+    if not rows and table is None:
         return False
     # Imported here: matplotlib (tens of MB) is needed when a figure is drawn, not by every
     # web process importing the views. A Figure, not pyplot: no global state across threads.
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 4.2))
-    ax = fig.subplots()
     title = f"{model.name} on {dataset.name}: {Diagnostic.Experiment(experiment).label}"
+    if table is not None:
+        _training_figure(fig, dataset, table, rows)
+        fig.suptitle(title, fontsize="medium")
+        fig.tight_layout()
+        fig.savefig(out, format=fmt, dpi=150)
+        return True
+    ax = fig.subplots()
     if experiment == "zeroing":
         orders = list(rows[0].values.get("flips", {}))
         data = [
@@ -484,6 +603,69 @@ def _save_figure(
     return True
 
 
+def _cell(value: Any) -> Any:
+    """Return a CSV cell: undefined as empty."""
+    return "" if value is None else value
+
+
+def _training_figure(
+    fig: Any, dataset: Dataset, table: ModelDiagnostic, rows: list[Diagnostic]
+) -> None:
+    """Draw a W&P test: F1 bars, the seeds' scatters, or the adversaries' TVD and JSD."""
+    experiment = table.experiment
+    if experiment == "seed_variance":
+        left, right = fig.subplots(1, 2, sharex=True)
+        fig.set_size_inches(9, 4.2)
+        for ax, key, label in (
+            (left, "median_jsd", "median attention JSD over seeds (nats)"),
+            (right, "mean_tvd", "mean output TVD over seeds"),
+        ):
+            points = _points(rows, lambda r, key=key: r.values.get(key))
+            for index, (cls, (xs, ys)) in enumerate(
+                sorted(points.items(), key=lambda p: p[0] or 0)
+            ):
+                ax.scatter(
+                    xs,
+                    ys,
+                    s=10,
+                    alpha=0.6,
+                    color=CLASS_COLOURS[index % len(CLASS_COLOURS)],
+                    label=f"predicted {_label(dataset, cls)}",
+                )
+            ax.set_xlabel("maximum attention weight (model under test)")
+            ax.set_ylabel(label)
+            if points:
+                ax.legend(loc="best", fontsize="small")
+        return
+    ax = fig.subplots()
+    found = training_table(dataset, table)["rows"]
+    if experiment == "model_adversary":
+        adversaries = [r for r in found if r["model"].startswith("adversary")]
+        xs = [r["mean_tvd"] for r in adversaries]
+        ys = [r["mean_jsd"] for r in adversaries]
+        ax.plot(xs, ys, marker="o", color=CLASS_COLOURS[0])
+        for r, x, y in zip(adversaries, xs, ys, strict=True):
+            f1 = "—" if r["macro_f1"] is None else f"{r['macro_f1']:.2f}"
+            ax.annotate(
+                f"{r['model'].removeprefix('adversary, ')}, F1 {f1}",
+                (x, y),
+                fontsize="x-small",
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
+        ax.set_xlabel("mean output TVD from the model under test (held out)")
+        ax.set_ylabel("mean attention JSD from the model under test (nats)")
+        return
+    names = [r["model"] for r in found]
+    values = [r["macro_f1"] if r["macro_f1"] is not None else 0.0 for r in found]
+    ax.barh(names, values, color=CLASS_COLOURS[0])
+    for y, value in enumerate(values):
+        ax.annotate(f"{value:.3f}", (value, y), xytext=(3, -3), textcoords="offset points")
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("held-out macro-F1")
+
+
 def diagnostics_export(*, model: ClassifierModel, dataset: Dataset, out: Path) -> list[Path]:
     """Write every stored experiment of ``model`` on ``dataset`` to ``out``; return the files.
 
@@ -500,18 +682,32 @@ def diagnostics_export(*, model: ClassifierModel, dataset: Dataset, out: Path) -
         )
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for experiment in summary["experiments"]:
-        header, body = diagnostic_rows(model, dataset, experiment)
-        path = out / f"{experiment}.csv"
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows(body)
+    for experiment, entry in summary["experiments"].items():
+        files: list[tuple[str, list[str], list[list[Any]]]] = []
+        if experiment in TRAINING_EXPERIMENTS:
+            # The model-level table (F1 per trained model), and per instance where there is one.
+            columns = entry["table"]["columns"]
+            files.append(
+                (
+                    f"{experiment}_models.csv",
+                    columns,
+                    [[_cell(r[c]) for c in columns] for r in entry["table"]["rows"]],
+                )
+            )
+        if experiment not in ("uniform", "diagnostic_mlp"):
+            files.append((f"{experiment}.csv", *diagnostic_rows(model, dataset, experiment)))
+        for filename, header, body in files:
+            path = out / filename
+            with path.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(header)
+                writer.writerows(body)
+            written.append(path)
         figure = out / f"{experiment}.svg"
         figure.write_text(diagnostic_figure_svg(model, dataset, experiment), encoding="utf-8")
         bitmap = out / f"{experiment}.png"
         bitmap.write_bytes(diagnostic_figure_png(model, dataset, experiment))
-        written.extend([path, figure, bitmap])
+        written.extend([figure, bitmap])
     document = {
         "model": model.name,
         "architecture": model.architecture,
@@ -520,7 +716,11 @@ def diagnostics_export(*, model: ClassifierModel, dataset: Dataset, out: Path) -
         "experiments": {
             name: {
                 **entry,
-                "table": {k: v for k, v in entry["table"].items() if k != "display"},
+                **{
+                    part: {k: v for k, v in entry[part].items() if k != "display"}
+                    for part in ("table", "instance_table")
+                    if part in entry
+                },
             }
             for name, entry in summary["experiments"].items()
         },

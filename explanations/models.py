@@ -345,6 +345,9 @@ class JobShard(models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="shards")
     index = models.PositiveIntegerField()
     instance_ids = models.JSONField()
+    # What a shard of a training job trains, e.g. "seed_variance:3" (its instances are the
+    # ones that model is measured on); empty for a shard that is a slice of instances.
+    unit = models.CharField(max_length=60, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
@@ -374,6 +377,12 @@ class Diagnostic(models.Model):
         PERMUTATION = "permutation", "Permuted attention (J&W)"
         ADVERSARIAL = "adversarial", "Adversarial attention (J&W)"
         ZEROING = "zeroing", "Zeroing attention weights (S&S)"
+        # Wiegreffe & Pinter's tests train models: per-instance figures where they have them
+        # (seed variance, the adversary), the tables in ModelDiagnostic.
+        UNIFORM = "uniform", "Uniform attention baseline (W&P)"
+        SEED_VARIANCE = "seed_variance", "Variance across seeds (W&P)"
+        DIAGNOSTIC_MLP = "diagnostic_mlp", "Diagnostic MLP (W&P)"
+        MODEL_ADVERSARY = "model_adversary", "Model-consistent adversary (W&P)"
 
     model = models.ForeignKey(ClassifierModel, on_delete=models.CASCADE, related_name="diagnostics")
     instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="diagnostics")
@@ -398,3 +407,38 @@ class Diagnostic(models.Model):
 
     def __str__(self) -> str:
         return f"{self.experiment} of {self.model.name} on {self.instance}"
+
+
+class ModelDiagnostic(models.Model):
+    """One attention experiment's model-level figures on one dataset (faithfulness).
+
+    Wiegreffe & Pinter's tests train further models (uniform attention, other seeds, a
+    diagnostic MLP, adversaries) and compare held-out F1: a table per model and dataset,
+    not a number per instance. ``values`` holds it, keyed by training unit (a seed, a
+    lambda, a variant) so that each unit of a job adds its part; ``job`` is the job that
+    wrote it (a unit of another job replaces the row instead of adding to it).
+    """
+
+    model = models.ForeignKey(
+        ClassifierModel, on_delete=models.CASCADE, related_name="model_diagnostics"
+    )
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="model_diagnostics")
+    experiment = models.CharField(max_length=20, choices=Diagnostic.Experiment.choices)
+    values = models.JSONField(default=dict, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="model_diagnostics"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model", "dataset", "experiment"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "dataset", "experiment"], name="model_diagnostic_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment} of {self.model.name} on {self.dataset.name}"

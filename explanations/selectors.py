@@ -7,6 +7,7 @@ the user may not see (not 403: the name of someone else's dataset is not disclos
 """
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -79,6 +80,17 @@ def model_access(user: User, name: str) -> ClassifierModel:
     model = models_visible_to(user).filter(name=name).first()
     if model is None:
         raise Http404(f"No model named {name!r} is visible to you.")
+    return model
+
+
+def model_access_for_write(user: User, name: str) -> ClassifierModel:
+    """Return model ``name`` if ``user`` owns it (or is staff): computing on it writes to it.
+
+    Raise Http404 when ``user`` cannot see it, PermissionDenied when they see it only.
+    """
+    model = model_access(user, name)
+    if model.owner_id != user.pk and not getattr(user, "is_staff", False):
+        raise PermissionDenied(f"Only the owner of model {model.name} may compute on it.")
     return model
 
 

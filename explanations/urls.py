@@ -22,6 +22,11 @@ urlpatterns = [
     ),
     path("models/<slug:name>/attention/", views.model_attention, name="model-attention"),
     path(
+        "models/<slug:name>/attention/run/",
+        views.model_attention_run,
+        name="model-attention-run",
+    ),
+    path(
         "models/<slug:name>/attention/<slug:experiment>.svg",
         views.model_attention_plot,
         name="model-attention-plot",

@@ -17,7 +17,7 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.utils.http import quote_etag
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors
 from .diagnostic_report import diagnostic_figure_svg, diagnostics_summary, diagnostics_version
@@ -25,6 +25,8 @@ from .display import seen_words, token_cells
 from .io.problems import ImportFailed, Problem
 from .models import ClassifierModel, Dataset, Diagnostic, Explanation, Job
 from .services.datasets import dataset_import
+from .services.diagnostics import diagnostics_job_create
+from .services.jobs import job_start
 from .services.model_import import label_map_parse, model_archive_import
 from .summaries import (
     agreement_plot_svg,
@@ -377,8 +379,48 @@ def model_attention(request: HttpRequest, name: str) -> HttpResponse:
             "jobs": Job.objects.filter(model=model, kind=Job.Kind.DIAGNOSE).order_by("-created_at")[
                 :10
             ],
+            "can_run": dataset is not None
+            and (model.owner_id == request.user.pk or request.user.is_staff),
         },
     )
+
+
+@login_required
+@require_POST
+def model_attention_run(request: HttpRequest, name: str) -> HttpResponse:
+    """Start the chosen attention diagnostics as a job (owner only); show the job's page.
+
+    The job runs on Celery or in a child process (``job_start``), never in this request.
+    """
+    model = selectors.model_access_for_write(request.user, name)
+    back = redirect("explanations:model-attention", name=model.name)
+    if model.dataset is None:
+        messages.error(request, f"Model {model.name} has no dataset: no diagnostics can run.")
+        return back
+    chosen = request.POST.getlist("experiments")
+    if not chosen:
+        messages.error(request, "Choose at least one experiment to run.")
+        return back
+    try:
+        job = diagnostics_job_create(
+            model=model,
+            dataset=model.dataset,
+            experiments=chosen,
+            created_by=request.user,  # type: ignore[arg-type]  # login_required
+        )
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return back
+    if job.pk is None:
+        messages.info(request, f"Dataset {model.dataset.name} has no instances: nothing to run.")
+        return back
+    job_start(job)
+    messages.success(
+        request,
+        f"Job {job.pk} started: {', '.join(job.parameters['experiments'])}. "
+        "This page shows its progress; the results appear on the attention page when it is done.",
+    )
+    return redirect("explanations:job-detail", pk=job.pk)
 
 
 @login_required

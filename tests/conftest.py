@@ -6,6 +6,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+# Torch on one thread in each test process (set before torch is first imported): the suite
+# runs two processes on two cores, and OpenMP threads waiting for each other while the other
+# process holds a core made small models many times slower (a W&P test: 90 s -> 1 s).
+# Results do not depend on the thread count beyond float rounding.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip PostgreSQL-only tests on SQLite (CI runs them against PostgreSQL)."""

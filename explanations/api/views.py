@@ -16,7 +16,7 @@ from explanations.models import ClassifierModel, Dataset, Explanation, Instance,
 from explanations.services.datasets import dataset_import
 from explanations.services.diagnostics import diagnostics_job_create
 from explanations.services.explanations import explanations_import
-from explanations.services.jobs import job_run
+from explanations.services.jobs import job_start
 from explanations.services.model_import import label_map_parse, model_archive_import
 from explanations.summaries import attention_agreement, score_summary
 from explanations.uploads import upload_spool
@@ -207,8 +207,8 @@ class ClassifierModelViewSet(viewsets.ReadOnlyModelViewSet):
     def diagnostics(self, request: Request, name: str | None = None) -> Response:
         """GET: the stored attention diagnostics. POST: run them as a job (owner only).
 
-        The job runs on Celery when a broker is configured (202 at once, follow
-        ``/api/jobs/<id>/``), else in-process before the answer.
+        Answered at once (202): the job runs on Celery workers when a broker is configured,
+        else in a child process (``manage.py run_job``); follow ``/api/jobs/<id>/``.
         """
         model = self.get_object()
         if request.method == "GET":
@@ -223,6 +223,7 @@ class ClassifierModelViewSet(viewsets.ReadOnlyModelViewSet):
             summary = diagnostics_summary(model, dataset)
             for entry in summary["experiments"].values():
                 entry["table"].pop("display", None)
+                entry.get("instance_table", {}).pop("display", None)
             jobs = Job.objects.filter(model=model, kind=Job.Kind.DIAGNOSE).order_by("-created_at")
             return Response(
                 {
@@ -265,7 +266,7 @@ class ClassifierModelViewSet(viewsets.ReadOnlyModelViewSet):
             )
         except ValueError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        job = job_run(job, wait=False)
+        job = job_start(job)
         return Response(serializers.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -348,6 +348,15 @@ _STORED_METHODS: tuple[Method, ...] = (
         (),
         unsupported={kind: _STORED_REASON for kind in KINDS},
     ),
+    Method(
+        "adversary_attention",
+        "attention",
+        "Wiegreffe & Pinter's model-consistent adversary: the attention of a model trained to "
+        "keep the outputs of the model under test while its attention differs most (loss "
+        "TVD(y_adv, y) - lambda KL(a_adv || a)), stored by run_diagnostics with its lambda.",
+        (),
+        unsupported={kind: _STORED_REASON for kind in KINDS},
+    ),
 )
 STORED_METHODS: Mapping[str, Method] = {m.name: m for m in _STORED_METHODS}
 """Methods whose explanations are stored by other computations, never by compute_explanations."""

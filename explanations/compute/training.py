@@ -8,23 +8,34 @@ loss rises with over-confidence while accuracy still improves.) Reported on the 
 accuracy, macro-F1 and the majority-class baseline (the accuracy of always
 predicting the training set's most frequent label), so a reader sees at once
 whether the model learnt anything.
+
+Two hooks serve Wiegreffe & Pinter's (2019) tests: ``split_seed`` draws the held-out
+split independently of the training seed (several seeds share the base model's
+split), and ``loss_fn`` with ``select_on="train_loss"`` trains their model-consistent
+adversary (its loss compares outputs with the base model's, not with the labels, so
+its best epoch is the one with the lowest training loss, as in their
+``Trainers/TrainerBC.py::train_adversarial``).
 """
 
 import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional
 
-from explanations.compute.architectures import build_model, resolve_config
-from explanations.compute.batching import make_batch
+from explanations.compute.architectures import ClassifierOutput, build_model, resolve_config
+from explanations.compute.batching import Batch, make_batch
 
 ProgressCallback = Callable[[int, int, dict[str, float]], None]
+LossFunction = Callable[[ClassifierOutput, Batch, torch.Tensor], torch.Tensor]
+"""``loss_fn(output, batch, labels)``: the scalar loss of one training batch, to minimise."""
+Selection = Literal["held_out_f1", "train_loss"]
+SELECTIONS: tuple[str, ...] = ("held_out_f1", "train_loss")
 
 
 @dataclass
@@ -121,11 +132,22 @@ def _check_examples(config: Mapping[str, Any], examples: Sequence[Example]) -> N
                 )
 
 
-def _logits(model: nn.Module, examples: Sequence[Example]) -> torch.Tensor:
+def examples_batch(examples: Sequence[Example]) -> Batch:
+    """Return the padded batch of ``examples`` (with their contexts for pair examples)."""
     contexts = [e.context or [] for e in examples] if examples[0].context is not None else None
-    batch = make_batch([e.tokens for e in examples], contexts)
-    logits: torch.Tensor = model(batch).logits
+    return make_batch([e.tokens for e in examples], contexts)
+
+
+def _logits(model: nn.Module, examples: Sequence[Example]) -> torch.Tensor:
+    logits: torch.Tensor = model(examples_batch(examples)).logits
     return logits
+
+
+def cross_entropy_loss(
+    output: ClassifierOutput, batch: Batch, labels: torch.Tensor
+) -> torch.Tensor:
+    """Return the mean cross-entropy of the batch's logits against its gold labels."""
+    return functional.cross_entropy(output.logits, labels)
 
 
 def _evaluate(
@@ -155,20 +177,34 @@ def train_classifier(
     batch_size: int = 32,
     lr: float = 2e-3,
     progress: ProgressCallback | None = None,
+    split_seed: int | None = None,
+    loss_fn: LossFunction | None = None,
+    select_on: Selection = "held_out_f1",
 ) -> TrainResult:
     """Train a classifier and return the best epoch's model with its held-out metrics.
 
-    Deterministic: the same config, examples and seed give bit-identical weights
-    on the same machine and thread count (weights, split and batch order are all
-    drawn from ``seed``; the caller's global random state is left untouched).
+    Deterministic: the same config, examples and seeds give bit-identical weights
+    on the same machine and thread count (weights and batch order are drawn from
+    ``seed``, the held-out split from ``split_seed``, which defaults to ``seed``; the
+    caller's global random state is left untouched).
     ``progress(epoch, epochs, epoch_metrics)`` is called after every epoch.
+    ``loss_fn`` replaces the cross-entropy (:data:`LossFunction`); ``select_on``
+    picks the best epoch by held-out macro-F1 (ties: lower held-out loss) or by the
+    lowest training loss, and ``patience`` counts epochs without a better one. The
+    held-out metrics are always accuracy and macro-F1 against the gold labels, with
+    the cross-entropy as ``val_loss``.
     """
     resolved = resolve_config(config)
     _check_examples(resolved, examples)
     if epochs < 1 or patience < 1 or batch_size < 1:
         raise ValueError("epochs, patience and batch_size must be positive")
+    if select_on not in SELECTIONS:
+        raise ValueError(f"select_on must be one of {', '.join(SELECTIONS)}, got {select_on!r}")
+    batch_loss = loss_fn or cross_entropy_loss
     labels = [e.label for e in examples]
-    train_index, val_index = stratified_split(labels, val_fraction, seed)
+    train_index, val_index = stratified_split(
+        labels, val_fraction, seed if split_seed is None else split_seed
+    )
     train_set = [examples[i] for i in train_index]
     val_set = [examples[i] for i in val_index]
     val_labels = [e.label for e in val_set]
@@ -193,7 +229,8 @@ def train_classifier(
             for start in range(0, len(order), batch_size):
                 chunk = [train_set[i] for i in order[start : start + batch_size]]
                 target = torch.tensor([e.label for e in chunk])
-                loss = functional.cross_entropy(_logits(model, chunk), target)
+                batch = examples_batch(chunk)
+                loss = batch_loss(model(batch), batch, target)
                 optimizer.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -212,8 +249,9 @@ def train_classifier(
             history.append(record)
             if progress is not None:
                 progress(epoch, epochs, record)
-            if (f1, -val_loss) > best_key:
-                best_key = (f1, -val_loss)
+            key = (f1, -val_loss) if select_on == "held_out_f1" else (-record["train_loss"], 0.0)
+            if key > best_key:
+                best_key = key
                 best_loss, best_epoch, best_scores = val_loss, epoch, (accuracy, f1)
                 best_state = copy.deepcopy(model.state_dict())
             elif epoch - best_epoch >= patience:

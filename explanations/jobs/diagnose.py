@@ -6,6 +6,10 @@ one :class:`Diagnostic` row per instance and experiment (upserted, so a retried 
 replaces) and, for the adversarial experiment, of the kept distribution as an
 explanation of method ``adversarial_attention``. Random streams are keyed by the
 instance's id, so a shard's numbers do not depend on how the job was split.
+
+An imported Hugging Face model gets the correlation and the zeroing of its last layer's
+first-token attention, per word (:mod:`explanations.compute.diagnostics.hf_intervention`);
+words past its maximum length are unseen, left out, and counted in each row's values.
 """
 
 import math
@@ -27,14 +31,20 @@ from explanations.compute.diagnostics import (
     permutation_test,
     zeroing_diagnostics,
 )
+from explanations.compute.diagnostics.hf_intervention import (
+    hf_leave_one_out_tvd,
+    hf_word_attention,
+    hf_zeroing_diagnostics,
+)
 from explanations.compute.diagnostics.intervention import as_rows
+from explanations.compute.diagnostics.zeroing import ZeroingResult
 from explanations.compute.modes import evaluation_mode
 from explanations.models import Diagnostic, Explanation, Instance, Job
 from explanations.services.bulk import ExplanationRow, explanation_rows_upsert
 from explanations.services.diagnostics import TRANSFORMER_SKIPPED
 from explanations.services.jobs import ShardWrite
 from explanations.services.methods import known_methods_ensure
-from explanations.services.runtime import NativeRuntime, runtime_for
+from explanations.services.runtime import HFRuntime, NativeRuntime, runtime_for
 
 ADVERSARIAL_METHOD = "adversarial_attention"
 _ONE_VECTOR = TRANSFORMER_SKIPPED["permutation"]
@@ -52,15 +62,23 @@ def _numbers(values: Sequence[Any] | np.ndarray) -> list[float | None]:
     return [_number(v) for v in values]
 
 
-def diagnose_shard(job: Job, instance_ids: list[int]) -> ShardWrite:
-    """Run the job's experiments on the shard's instances; return the write of the results."""
+def diagnose_shard(job: Job, instance_ids: list[int], unit: str = "") -> ShardWrite:
+    """Run the job's experiments on the shard's instances; return the write of the results.
+
+    A shard with a ``unit`` trains one model of Wiegreffe & Pinter's tests instead
+    (:mod:`explanations.jobs.diagnose_training`).
+    """
+    if unit:
+        from explanations.jobs.diagnose_training import diagnose_training_unit
+
+        return diagnose_training_unit(job, instance_ids, unit)
     assert job.model is not None
     model = job.model
     runtime = runtime_for(model)
-    if not isinstance(runtime, NativeRuntime):
+    if not isinstance(runtime, NativeRuntime | HFRuntime):
         raise ValueError(
             f"model {model.name} ({model.architecture}): the attention diagnostics need a "
-            "model built here (bilstm_attention or transformer)"
+            "model built here (bilstm_attention or transformer) or an imported one"
         )
     experiments: list[str] = job.parameters["experiments"]
     parameters: dict[str, dict[str, Any]] = job.parameters["parameters"]
@@ -70,6 +88,9 @@ def diagnose_shard(job: Job, instance_ids: list[int]) -> ShardWrite:
     if not ids:
         return _nothing
     instances = [by_id[pk] for pk in ids]
+    if isinstance(runtime, HFRuntime):
+        figures = _hf_values(runtime, instances, ids, model.pk, experiments, parameters)
+        return _shard_write(job, ids, *figures, parameters, skipped, [])
     module = runtime.module
     seqs = [runtime.vocab.encode(i.explained_tokens) for i in instances]
     contexts = (
@@ -129,25 +150,92 @@ def diagnose_shard(job: Job, instance_ids: list[int]) -> ShardWrite:
                 kept_rows.append((pk, [float(x) for x in kept], extras))
     if "zeroing" in experiments:
         zeroed = zeroing_diagnostics(module, batch, seed=parameters["zeroing"]["seed"], keys=ids)
-        single = zeroed.single
-        values["zeroing"] = [
-            {
-                **{
-                    name: _scalar(getattr(single, name)[row])
-                    for name in single.__dataclass_fields__
-                },
-                "flips": {
-                    order: {
-                        "flipped": bool(flip.flipped[row]),
-                        "items": _number(flip.items[row]),
-                        "fraction": _number(flip.fraction[row]),
-                        "mass": _number(flip.mass[row]),
-                    }
-                    for order, flip in zeroed.flips.items()
-                },
+        values["zeroing"] = _zeroing_values(zeroed, len(ids))
+    return _shard_write(job, ids, values, predicted, maxima, parameters, skipped, kept_rows)
+
+
+def _zeroing_values(zeroed: ZeroingResult, count: int) -> list[dict[str, Any]]:
+    """Return each instance's zeroing figures as JSON: the single zeroing and every order's flips."""
+    single = zeroed.single
+    return [
+        {
+            **{name: _scalar(getattr(single, name)[row]) for name in single.__dataclass_fields__},
+            "flips": {
+                order: {
+                    "flipped": bool(flip.flipped[row]),
+                    "items": _number(flip.items[row]),
+                    "fraction": _number(flip.fraction[row]),
+                    "mass": _number(flip.mass[row]),
+                }
+                for order, flip in zeroed.flips.items()
+            },
+        }
+        for row in range(count)
+    ]
+
+
+def _hf_values(
+    runtime: HFRuntime,
+    instances: list[Instance],
+    ids: list[int],
+    model_id: int,
+    experiments: list[str],
+    parameters: dict[str, dict[str, Any]],
+) -> tuple[dict[str, list[dict[str, Any]]], np.ndarray, list[float | None]]:
+    """Return an imported model's correlation and zeroing figures, predictions and max attention.
+
+    Every figure is over the words the model saw; each row says how many of how many.
+    """
+    refused = sorted(set(experiments) - {"correlation", "zeroing"})
+    if refused:
+        raise ValueError(f"{', '.join(refused)}: not defined for an imported Hugging Face model")
+    encoded = runtime.encode(instances)
+    classifier = runtime.classifier
+    attention, probabilities = hf_word_attention(classifier, encoded)
+    predicted = probabilities.argmax(axis=1)
+    maxima = [float(a.max()) if a.size else None for a in attention]
+    seen = [{"seen_words": p.seen_words, "words": p.n_words} for p in encoded]
+    values: dict[str, list[dict[str, Any]]] = {}
+    if "correlation" in experiments:
+        if parameters["correlation"]["definitions"] == "jain_wallace":
+            measures: dict[str, list[np.ndarray | None]] = {
+                "leave_one_out": list(hf_leave_one_out_tvd(classifier, encoded))
             }
-            for row in range(len(ids))
+            reasons: dict[str, str] = {}
+        else:
+            measures, reasons = _platform_measures(ids, model_id)
+            # Stored scores cover every word (unseen ones 0): keep the seen words' scores.
+            for scores in measures.values():
+                for row, pieces in enumerate(encoded):
+                    stored = scores[row]
+                    if stored is not None and stored.shape[0] == pieces.n_words:
+                        scores[row] = stored[: pieces.seen_words]
+        entries = _tau_entries(attention, measures, reasons)
+        values["correlation"] = [
+            {**entry, **extra} for entry, extra in zip(entries, seen, strict=True)
         ]
+    if "zeroing" in experiments:
+        zeroed = hf_zeroing_diagnostics(
+            classifier, encoded, seed=parameters["zeroing"]["seed"], keys=ids
+        )
+        figures = _zeroing_values(zeroed, len(ids))
+        values["zeroing"] = [{**row, **extra} for row, extra in zip(figures, seen, strict=True)]
+    return values, predicted, maxima
+
+
+def _shard_write(
+    job: Job,
+    ids: list[int],
+    values: dict[str, list[dict[str, Any]]],
+    predicted: np.ndarray,
+    maxima: list[float | None],
+    parameters: dict[str, dict[str, Any]],
+    skipped: dict[str, str],
+    kept_rows: list[tuple[int, list[float], dict[str, float]]],
+) -> ShardWrite:
+    """Return the write of one Diagnostic row per instance and experiment (and the adversaries)."""
+    assert job.model is not None
+    model = job.model
     diagnostics = [
         Diagnostic(
             model=model,
@@ -238,17 +326,36 @@ def _correlation(
             measures["gradient"] = list(jain_wallace_gradient(module, batch))
         measures["leave_one_out"] = list(jain_wallace_leave_one_out(module, seqs, contexts))
     else:
-        for measure, method in PLATFORM_MEASURES.items():
-            stored = dict(
-                Explanation.objects.filter(
-                    model_id=model_id, instance_id__in=ids, method__name=method
-                ).values_list("instance_id", "scores")
-            )
-            measures[measure] = [
-                np.asarray(stored[pk], dtype=np.float64) if pk in stored else None for pk in ids
-            ]
-            reasons[measure] = f"no stored {method} explanation; run compute_explanations"
-    out: list[dict[str, Any]] = [{"tau": {}, "p_value": {}} for _ in ids]
+        measures, reasons = _platform_measures(ids, model_id)
+    return _tau_entries(attention, measures, reasons)
+
+
+def _platform_measures(
+    ids: list[int], model_id: int
+) -> tuple[dict[str, list[np.ndarray | None]], dict[str, str]]:
+    """Return the stored gradient and omission scores per instance (None where not stored)."""
+    measures: dict[str, list[np.ndarray | None]] = {}
+    reasons: dict[str, str] = {}
+    for measure, method in PLATFORM_MEASURES.items():
+        stored = dict(
+            Explanation.objects.filter(
+                model_id=model_id, instance_id__in=ids, method__name=method
+            ).values_list("instance_id", "scores")
+        )
+        measures[measure] = [
+            np.asarray(stored[pk], dtype=np.float64) if pk in stored else None for pk in ids
+        ]
+        reasons[measure] = f"no stored {method} explanation; run compute_explanations"
+    return measures, reasons
+
+
+def _tau_entries(
+    attention: list[np.ndarray],
+    measures: dict[str, list[np.ndarray | None]],
+    reasons: dict[str, str],
+) -> list[dict[str, Any]]:
+    """Return each instance's tau and p-value of its attention against each measure."""
+    out: list[dict[str, Any]] = [{"tau": {}, "p_value": {}} for _ in attention]
     for measure, rows in measures.items():
         for row, other in enumerate(rows):
             entry = out[row]

@@ -8,8 +8,8 @@ row per experiment, with every parameter they were computed with.
 
 This module imports no compute code (no torch): the web tier plans and enqueues jobs
 through it. What each model kind supports, and why not, is therefore stated here as
-text; a test checks it against the compute core's own statement
-(``TRANSFORMER_SKIPPED``).
+text; a test checks it against the compute core's own statements
+(``TRANSFORMER_SKIPPED``, ``HUGGINGFACE_SKIPPED``).
 """
 
 from collections.abc import Mapping, Sequence
@@ -18,7 +18,9 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from explanations.compute.attention_debate import (
+    HUGGINGFACE_SKIPPED,
     TRANSFORMER_SKIPPED,
+    huggingface_skipped,
 )
 from explanations.models import ClassifierModel, Dataset, Diagnostic, Job
 
@@ -43,8 +45,29 @@ DEFAULT_PARAMETERS: dict[str, dict[str, Any]] = {
         "seed": 0,
     },
     "zeroing": {"seed": 0},
+    # Wiegreffe & Pinter's tests train models the way the model under test was trained
+    # (its config, data, held-out split and seed); only what each test varies is set here.
+    "uniform": {},
+    "seed_variance": {"seeds": 8},
+    "diagnostic_mlp": {"embeddings": "initial"},
+    # W&P's protocol: up to 80 epochs, stopped after 10 without a lower training loss.
+    "model_adversary": {
+        "lambdas": [0.0001, 0.001, 0.01, 0.1, 1.0],
+        "kept_f1_drop": 0.02,
+        "epochs": 80,
+        "patience": 10,
+    },
 }
+TRAINING_EXPERIMENTS: tuple[str, ...] = (
+    "uniform",
+    "seed_variance",
+    "diagnostic_mlp",
+    "model_adversary",
+)
+"""Wiegreffe & Pinter's tests: each trains models, one shard per model (a unit)."""
 CORRELATION_DEFINITIONS: tuple[str, ...] = ("jain_wallace", "platform")
+# How the diagnostic MLP's embeddings start (the compute core's EMBEDDING_STARTS).
+MLP_EMBEDDINGS: tuple[str, ...] = ("initial", "trained")
 
 # What each experiment measures, stated beside its table and figure and in every export.
 DEFINITIONS: dict[str, str] = {
@@ -76,7 +99,38 @@ DEFINITIONS: dict[str, str] = {
         "the output JSD with zeroing a random other weight (difference = top - random); "
         "(b) zero weights in an order (attention, reverse, 5 random, and for the BiLSTM the "
         "gradient orders) until the decision flips: the fraction of tokens zeroed; an "
-        "instance whose decision never flips is its own category."
+        "instance whose decision never flips is its own category. For a transformer or an "
+        "imported Hugging Face model the weights are the last layer's first-token row in "
+        "every head; an imported model's word is zeroed with all its subword pieces, its "
+        "weight is the sum of theirs (mean over heads), special tokens are never zeroed, and "
+        "words past its maximum length are left out (seen_words of words)."
+    ),
+    "uniform": (
+        "Wiegreffe & Pinter 2019 (3.1): the same architecture trained the same way (config, "
+        "data, held-out split, seed) with its attention frozen to uniform over the real "
+        "tokens. If it reaches the model's held-out F1, attention is not needed for the task "
+        "and its weights cannot be expected to explain the predictions."
+    ),
+    "seed_variance": (
+        "Wiegreffe & Pinter 2019 (3.2): 'seeds' models trained like the model under test with "
+        "other random seeds (same held-out split). Per held-out instance: the median over "
+        "seeds of the JSD between their attention and the model's, and the mean output TVD; "
+        "plotted against the instance's maximum attention weight. Attention that varies "
+        "across seeds with the same outputs is one of many that would do."
+    ),
+    "diagnostic_mlp": (
+        "Wiegreffe & Pinter 2019 (3.4): a token-wise MLP (Linear + tanh, no context) over "
+        "the same embeddings, pooled by its own trained attention, by uniform weights, or by "
+        "the attention of the model under test imported and frozen. Held-out F1 of each: "
+        "imported weights that beat uniform ones carry information about the task."
+    ),
+    "model_adversary": (
+        "Wiegreffe & Pinter 2019 (4): a model trained to keep the outputs of the model under "
+        "test while its attention differs most, loss TVD(y_adv, y) - lambda KL(a_adv || a), "
+        "for each lambda in 'lambdas'. Reported per lambda: held-out F1, mean output TVD and "
+        "mean attention JSD against the model. The attention of the adversary with the "
+        "largest mean JSD whose F1 is within 'kept_f1_drop' of the model's is stored as an "
+        "explanation of method adversary_attention."
     ),
 }
 
@@ -91,25 +145,34 @@ _NOT_BUILT_HERE = (
 _SKIP_KEY = {"adversarial": "adversarial_attention"}
 
 
-def diagnostics_skipped(architecture: str) -> dict[str, str]:
+def diagnostics_skipped(architecture: str, model_type: str | None = None) -> dict[str, str]:
     """Return what is not run for models of ``architecture``, each with the reason.
 
     Keys are experiments, or parts of one (``jain_wallace_gradient`` of the correlation,
     ``zeroing_gradient_orders`` of the zeroing), as the compute core names them.
+    ``model_type``: an imported Hugging Face model's family (its card's ``model_type``);
+    the zeroing is refused, with why, for a family it is not built for.
     """
     if architecture == ClassifierModel.Architecture.BILSTM_ATTENTION:
         return {}
     if architecture == ClassifierModel.Architecture.TRANSFORMER:
         return dict(TRANSFORMER_SKIPPED)
+    if architecture == ClassifierModel.Architecture.HUGGINGFACE:
+        return dict(HUGGINGFACE_SKIPPED) if model_type is None else huggingface_skipped(model_type)
     reason = _NOT_BUILT_HERE
     if architecture == ClassifierModel.Architecture.EXTERNAL:
         reason = "its explanations are imported: there is no model here to intervene on"
     return {experiment: reason for experiment in EXPERIMENTS}
 
 
-def diagnostics_supported(architecture: str) -> tuple[str, ...]:
+def model_diagnostics_skipped(model: ClassifierModel) -> dict[str, str]:
+    """Return what is not run for ``model`` (its architecture and, if imported, family)."""
+    return diagnostics_skipped(model.architecture, (model.config or {}).get("model_type"))
+
+
+def diagnostics_supported(architecture: str, model_type: str | None = None) -> tuple[str, ...]:
     """Return the experiments run (wholly or in part) for models of ``architecture``."""
-    skipped = diagnostics_skipped(architecture)
+    skipped = diagnostics_skipped(architecture, model_type)
     return tuple(e for e in EXPERIMENTS if _SKIP_KEY.get(e, e) not in skipped and e not in skipped)
 
 
@@ -156,16 +219,32 @@ def diagnostics_parameters(
             )
         if not 0 < resolved["correlation"]["significance"] < 1:
             raise ValueError("parameters.correlation.significance: expected a number in (0, 1)")
-    minimum = {"permutations": 1, "candidates": 1}
+    if "diagnostic_mlp" in resolved:
+        start = resolved["diagnostic_mlp"]["embeddings"]
+        if start not in MLP_EMBEDDINGS:
+            raise ValueError(
+                f"parameters.diagnostic_mlp.embeddings: expected one of "
+                f"{', '.join(MLP_EMBEDDINGS)}, got {start!r}"
+            )
+    minimum = {"permutations": 1, "candidates": 1, "seeds": 1, "epochs": 1, "patience": 1}
+    # each seed, each epoch is a model trained: bounds on a job's work
+    maximum = {"seeds": 32, "epochs": 500}
     for experiment, values in resolved.items():
         for name, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                continue
-            floor = minimum.get(name, 0)
-            if value < floor:
-                raise ValueError(
-                    f"parameters.{experiment}.{name}: expected at least {floor}, got {value}"
-                )
+            numbers = value if isinstance(value, list) else [value]
+            for number in numbers:
+                if isinstance(number, bool) or not isinstance(number, int | float):
+                    continue
+                floor = minimum.get(name, 0)
+                if number < floor:
+                    raise ValueError(
+                        f"parameters.{experiment}.{name}: expected at least {floor}, got {number}"
+                    )
+                if name in maximum and number > maximum[name]:
+                    raise ValueError(
+                        f"parameters.{experiment}.{name}: expected at most {maximum[name]}, "
+                        f"got {number}"
+                    )
     return resolved
 
 
@@ -179,6 +258,16 @@ def _checked(field: str, default: Any, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{field}: expected an integer, got {value!r}")
         return value
+    if isinstance(default, list):
+        if (
+            not isinstance(value, list)
+            or not value
+            or any(isinstance(v, bool) or not isinstance(v, int | float) for v in value)
+        ):
+            raise ValueError(f"{field}: expected a non-empty list of numbers, got {value!r}")
+        if any(v != v or v in (float("inf"), float("-inf")) for v in value):
+            raise ValueError(f"{field}: expected finite numbers, got {value!r}")
+        return sorted({float(v) for v in value})
     if isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"{field}: expected a number, got {value!r}")
@@ -198,8 +287,9 @@ def diagnostics_plan(
     ``experiments=None`` (or empty) means every experiment the model supports. An
     unknown experiment, or one not defined for the model, is a ValueError naming it.
     """
-    supported = diagnostics_supported(model.architecture)
-    skipped = diagnostics_skipped(model.architecture)
+    model_type = (model.config or {}).get("model_type")
+    supported = diagnostics_supported(model.architecture, model_type)
+    skipped = model_diagnostics_skipped(model)
     if not experiments:
         if not supported:
             reason = next(iter(skipped.values()), "")
@@ -239,22 +329,82 @@ def diagnostics_job_create(
     dataset without instances gives an unsaved, done job (see ``job_create``).
     """
     chosen, skipped = diagnostics_plan(model=model, experiments=experiments)
+    training = [e for e in chosen if e in TRAINING_EXPERIMENTS]
+    reason = retraining_refused(model=model, dataset=dataset) if training else None
+    if reason is not None:
+        if experiments:
+            raise ValueError(f"experiments: {', '.join(training)}: {reason}")
+        # Asked for everything: the tests that cannot retrain the model are skipped, with why.
+        chosen = [e for e in chosen if e not in TRAINING_EXPERIMENTS]
+        skipped = {**skipped, **dict.fromkeys(training, reason)}
+        training = []
     resolved = diagnostics_parameters(experiments=chosen, overrides=parameters)
+    per_instance = [e for e in chosen if e not in TRAINING_EXPERIMENTS]
     field = "tokens_b" if dataset.is_pair else "tokens"
-    ids = [
-        pk
-        for pk, tokens in sorted(
-            dataset.instances.values_list("pk", field), key=lambda row: (len(row[1]), row[0])
-        )
-    ]
+    ids = (
+        [
+            pk
+            for pk, tokens in sorted(
+                dataset.instances.values_list("pk", field), key=lambda row: (len(row[1]), row[0])
+            )
+        ]
+        if per_instance
+        else []
+    )
+    held_out = model.held_out_instance_ids or []
     return job_create(
         kind=Job.Kind.DIAGNOSE,
         model=model,
         dataset=dataset,
         instance_ids=ids,
+        units=[(unit, held_out) for unit in training_units(resolved)],
         created_by=created_by,
         parameters={"experiments": chosen, "parameters": resolved, "skipped": skipped},
     )
+
+
+def retraining_refused(*, model: ClassifierModel, dataset: Dataset) -> str | None:
+    """Return why Wiegreffe & Pinter's tests cannot retrain ``model`` on ``dataset``, or None.
+
+    They train models the way the model under test was trained and compare them on the
+    instances it never trained on: the model must have been trained here on this dataset,
+    with its seed and held-out instances recorded.
+    """
+    if model.dataset_id != dataset.pk:
+        return (
+            f"model {model.name} was not trained on dataset {dataset.name}; the tests retrain "
+            "it on its own training data"
+        )
+    if model.seed is None or not model.held_out_instance_ids:
+        return (
+            f"model {model.name} does not record its seed and held-out instances (trained "
+            "before they were recorded); retrain it with train_model"
+        )
+    if model.config.get("attention") == "uniform":
+        return f"model {model.name} has uniform attention already: there is no attention to test"
+    return None
+
+
+def training_units(parameters: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Return the models the chosen training experiments train, one unit (shard) each.
+
+    ``uniform:0``, ``seed_variance:1`` .. ``seed_variance:N`` (the seed offset from the
+    model's), ``diagnostic_mlp:0`` (its three variants), ``model_adversary:k`` (the k-th
+    lambda of the sorted grid).
+    """
+    units: list[str] = []
+    for experiment in TRAINING_EXPERIMENTS:
+        if experiment not in parameters:
+            continue
+        if experiment == "seed_variance":
+            count = int(parameters[experiment]["seeds"])
+            units += [f"{experiment}:{k}" for k in range(1, count + 1)]
+        elif experiment == "model_adversary":
+            count = len(parameters[experiment]["lambdas"])
+            units += [f"{experiment}:{k}" for k in range(count)]
+        else:
+            units.append(f"{experiment}:0")
+    return units
 
 
 def diagnostics_run(

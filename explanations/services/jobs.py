@@ -18,8 +18,11 @@ bodies (:mod:`explanations.jobs`) are imported by dotted path when a shard runs.
 
 import functools
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +41,7 @@ RUN_SHARD_TASK = "explanations.run_shard"  # defined in explanations/tasks.py
 # of its results, which job_shard_run performs in the transaction that marks the shard done.
 ShardWrite = Callable[[], None]
 ShardBody = Callable[[Job, list[int]], ShardWrite]
+# A shard with a unit (a model to train, see job_create) gets it as ``unit=`` too.
 # Each job kind's body, by dotted path: the bodies import torch and load models, which the
 # web tier (importing this module to create and list jobs) must not. They are imported
 # here, and only here, when a shard first runs in a worker or in a command's process.
@@ -56,34 +60,40 @@ def job_create(
     instance_ids: Sequence[int],
     parameters: dict[str, Any],
     shard_size: int | None = None,
+    units: Sequence[tuple[str, Sequence[int]]] = (),
     created_by: Any = None,
 ) -> Job:
     """Create a job and its shards over ``instance_ids`` (in the given order).
 
-    With no instances there is nothing to do: the job returned is done and unsaved
-    (``pk`` None), so a re-run that skips everything adds no row to the job lists.
+    ``units``: further shards, each a unit of work named by its first element (a model
+    to train, e.g. ``seed_variance:3``) over the instances it is measured on; they follow
+    the slices of ``instance_ids``, and the job's items count each unit's instances.
+    With nothing to do the job returned is done and unsaved (``pk`` None), so a re-run
+    that skips everything adds no row to the job lists.
     """
     size = shard_size or settings.ELEPHANT_SHARD_SIZE
     ids = list(instance_ids)
+    slices = [("", ids[start : start + size]) for start in range(0, len(ids), size)]
+    slices += [(unit, list(part)) for unit, part in units if part]
     job = Job(
         kind=kind,
         model=model,
         dataset=dataset,
         parameters=parameters,
-        total_shards=(len(ids) + size - 1) // size,
-        total_items=len(ids),
+        total_shards=len(slices),
+        total_items=sum(len(part) for _, part in slices),
         backend="celery" if settings.CELERY_BROKER_URL else "in-process",
         created_by=created_by,
-        status=Job.Status.PENDING if ids else Job.Status.DONE,
+        status=Job.Status.PENDING if slices else Job.Status.DONE,
     )
-    if not ids:
+    if not slices:
         return job
     with transaction.atomic():
         job.save()
         JobShard.objects.bulk_create(
             [
-                JobShard(job=job, index=k, instance_ids=ids[start : start + size])
-                for k, start in enumerate(range(0, len(ids), size))
+                JobShard(job=job, index=k, instance_ids=part, unit=unit)
+                for k, (unit, part) in enumerate(slices)
             ]
         )
     return job
@@ -108,7 +118,10 @@ def job_shard_run(shard_id: int) -> None:
         )
     try:
         body: ShardBody = import_string(SHARD_BODIES[job.kind])
-        write = body(job, list(shard.instance_ids))
+        if shard.unit:
+            write = body(job, list(shard.instance_ids), unit=shard.unit)  # type: ignore[call-arg]
+        else:
+            write = body(job, list(shard.instance_ids))
         with transaction.atomic():
             # A duplicate delivery may have finished the shard meanwhile: its results stand,
             # and the job's progress is counted once.
@@ -171,6 +184,36 @@ def job_run(
         if job.status in (Job.Status.DONE, Job.Status.FAILED):
             return job
         time.sleep(poll_seconds)
+
+
+def job_start(job: Job) -> Job:
+    """Start the job without waiting for it and without computing in this process.
+
+    On Celery workers when a broker is set; otherwise in a child process running
+    ``manage.py run_job`` (the embedded default). A web request that starts a job
+    therefore returns at once and never loads torch or a model: the job's page shows
+    its progress. The start waits for the caller's transaction to commit, so the
+    job's rows are there for whoever runs it.
+    """
+    if job.pk is None:
+        return job
+    if settings.CELERY_BROKER_URL:
+        return job_run(job, wait=False)
+    transaction.on_commit(functools.partial(_spawn, job.pk))
+    return job
+
+
+def _spawn(job_id: int) -> None:
+    """Run the job in a child process of its own session (it outlives a worker restart)."""
+    manage = Path(settings.BASE_DIR) / "manage.py"
+    subprocess.Popen(  # noqa: S603  (our interpreter, our manage.py, an integer argument)
+        [sys.executable, str(manage), "run_job", str(int(job_id)), "--verbosity", "0"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
+    )
 
 
 def _enqueue(shard_id: int) -> None:

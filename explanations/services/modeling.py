@@ -94,6 +94,8 @@ def model_train(
                 # which instances were held out, so pages can show scores on those only
                 training_metrics={
                     **result.metrics,
+                    # the epoch budget: Wiegreffe & Pinter's tests retrain with the same
+                    "epochs": epochs,
                     ClassifierModel.HELD_OUT_KEY: [instances[i].pk for i in result.held_out],
                 },
                 seed=seed,

@@ -2,6 +2,7 @@
 
 import io
 import json
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from explanations.compute.registry import methods_resolve, supported_methods
 from explanations.diagnostic_report import correlation_table, diagnostics_summary
 from explanations.models import Diagnostic, Explanation, Job, JobShard
 from explanations.services import diagnostics as service
+from explanations.services import jobs
 from explanations.services.diagnostics import (
     diagnostics_job_create,
     diagnostics_parameters,
@@ -43,6 +45,8 @@ def _batch(model, dataset):
 
 def test_the_web_side_and_the_compute_core_read_one_statement():
     assert service.TRANSFORMER_SKIPPED is core.TRANSFORMER_SKIPPED
+    assert service.HUGGINGFACE_SKIPPED is core.HUGGINGFACE_SKIPPED
+    assert service.diagnostics_skipped("huggingface") == core.HUGGINGFACE_SKIPPED
 
 
 def test_correlation_and_permutation_job_stores_the_core_figures(tiny, settings):
@@ -157,6 +161,10 @@ def test_transformer_and_imported_models_skip_with_reasons(tiny):
     with pytest.raises(ValueError, match="permutation not defined for model tiny"):
         diagnostics_plan(model=model, experiments=["permutation"])
     model.architecture = "huggingface"
+    chosen, skipped = diagnostics_plan(model=model)  # no model_type: checked when it runs
+    assert chosen == ["correlation", "zeroing"]
+    assert set(skipped) == set(core.HUGGINGFACE_SKIPPED)
+    model.architecture = "external"
     with pytest.raises(ValueError, match="supports no attention diagnostic"):
         diagnostics_plan(model=model)
 
@@ -289,7 +297,9 @@ def test_the_page_lists_what_a_transformer_skips(client, researcher, owned):
     assert "Not defined for this model" in page
 
 
-def test_api_runs_and_reads_diagnostics(api, owned, make_researcher):
+def test_api_runs_and_reads_diagnostics(
+    api, owned, make_researcher, django_capture_on_commit_callbacks
+):
     from rest_framework.test import APIClient
 
     model, dataset = owned
@@ -300,10 +310,18 @@ def test_api_runs_and_reads_diagnostics(api, owned, make_researcher):
     bad = api.post(url, {"parameters": {"permutation": {"permutations": -1}}}, format="json")
     assert bad.status_code == 400
     assert "parameters.permutation.permutations" in bad.json()["detail"]
-    made = api.post(url, {"experiments": ["permutation"], "parameters": FAST}, format="json")
-    assert made.status_code == 202, made.json()
-    assert made.json()["status"] == "done"
-    assert made.json()["kind"] == "diagnose"
+    with (
+        django_capture_on_commit_callbacks(execute=True) as started,
+        patch.object(jobs, "_spawn") as spawn,
+    ):
+        made = api.post(url, {"experiments": ["permutation"], "parameters": FAST}, format="json")
+        assert made.status_code == 202, made.json()
+        # Answered at once: the job is started in a child process, never in the request.
+        assert made.json()["status"] == "pending"
+        assert made.json()["kind"] == "diagnose"
+    assert len(started) == 1
+    spawn.assert_called_once_with(made.json()["id"])
+    call_command("run_job", str(made.json()["id"]), verbosity=0)
     read = api.get(url).json()
     assert read["experiments"]["permutation"]["instances"] == 24
     assert read["experiments"]["permutation"]["parameters"]["permutations"] == 20

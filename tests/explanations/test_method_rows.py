@@ -24,6 +24,7 @@ migration = importlib.import_module("explanations.migrations.0005_method_registr
 diagnostics_migration = importlib.import_module(
     "explanations.migrations.0006_attention_diagnostics"
 )
+adversary_migration = importlib.import_module("explanations.migrations.0007_wiegreffe_pinter")
 
 
 def _rows():
@@ -48,6 +49,8 @@ def test_migration_literals_are_the_registrys():
     written = {name: tuple(row) for name, row in migration.METHODS.items()}
     stored = diagnostics_migration.ADVERSARIAL
     written["adversarial_attention"] = (stored["family"], stored["description"], [])
+    adversary = adversary_migration.ADVERSARY
+    written["adversary_attention"] = (adversary["family"], adversary["description"], [])
     assert written == _registry()
 
 

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from explanations.compute.architectures.bilstm import (
+    ATTENTION_KINDS,
     BiLSTMAttentionClassifier,
     reverse_within_length,
 )
@@ -27,6 +28,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "hidden_dim": 64,
         "attention_dim": None,
         "dropout": 0.1,
+        "attention": "learned",
     },
     "transformer": {
         "pair": False,
@@ -58,6 +60,11 @@ def _check_values(resolved: Mapping[str, Any]) -> None:
     for key in positive:
         if not _is_integer(resolved[key]) or resolved[key] < 1:
             raise ValueError(f"model config {key} must be an integer >= 1, got {resolved[key]!r}")
+    if "attention" in resolved and resolved["attention"] not in ATTENTION_KINDS:
+        raise ValueError(
+            f"model config attention must be one of {', '.join(ATTENTION_KINDS)}, "
+            f"got {resolved['attention']!r}"
+        )
     dropout = resolved["dropout"]
     if not isinstance(dropout, int | float) or isinstance(dropout, bool) or not 0 <= dropout < 1:
         raise ValueError(f"model config dropout must be a number in [0, 1), got {dropout!r}")
@@ -74,7 +81,8 @@ def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
     Raises ValueError for unknown or missing keys and for values no model can have:
     sizes (``embedding_dim``, ``hidden_dim``, ``num_layers``, ``num_heads``,
     ``max_length``, ``attention_dim`` unless None) must be integers >= 1,
-    ``dropout`` in [0, 1), and the transformer's ``embedding_dim`` a multiple of
+    ``dropout`` in [0, 1), the BiLSTM's ``attention`` ``"learned"`` (the default, also
+    for configs saved before the key existed) or ``"uniform"``, and the transformer's ``embedding_dim`` a multiple of
     ``num_heads``.
     """
     missing = [key for key in _REQUIRED if key not in config]
@@ -86,6 +94,11 @@ def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
             f"unknown architecture {architecture!r}; expected one of {', '.join(ARCHITECTURES)}"
         )
     defaults = _DEFAULTS[architecture]
+    if architecture == "transformer" and "attention" in config:
+        raise ValueError(
+            "model config attention applies to bilstm_attention only: the transformer has no "
+            "single attention vector to freeze"
+        )
     unknown = sorted(set(config) - set(defaults) - set(_REQUIRED))
     if unknown:
         raise ValueError(f"unknown {architecture} config keys: {', '.join(unknown)}")
@@ -131,6 +144,7 @@ def architecture_of(model: nn.Module) -> str:
 
 __all__ = [
     "ARCHITECTURES",
+    "ATTENTION_KINDS",
     "BiLSTMAttentionClassifier",
     "Classifier",
     "ClassifierOutput",

@@ -15,9 +15,18 @@ sequence reversed within its own length, so that both see padding only after the
 real tokens: the result is exactly that of a packed bidirectional LSTM, but the
 padded tensor goes through oneDNN's fused LSTM kernel (PyTorch's packed path falls
 back to a slow per-step loop on CPU when lengths differ).
+
+``attention="uniform"`` is Wiegreffe & Pinter's (2019, section 3.1) frozen baseline:
+every real token weighs 1/length and padding 0 (their ``FrozenAttnDecoder``), so
+whatever the model learns, it learns without attention. The attention layers are
+still created (the same random draws as a learned model of the same seed, the same
+state-dict layout) but never used: the scores are constant zeros, and ``v`` is zeroed
+and frozen, so code that reads the attention layers' weights directly (the fast
+readouts of the attribution methods) computes the same uniform weights and no
+gradient through them.
 """
 
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -38,6 +47,10 @@ def reverse_within_length(values: torch.Tensor, lengths: torch.Tensor) -> torch.
     return values.gather(1, index.view(shape).expand_as(values))
 
 
+AttentionKind = Literal["learned", "uniform"]
+ATTENTION_KINDS: tuple[str, ...] = ("learned", "uniform")
+
+
 class BiLSTMAttentionClassifier(nn.Module):
     """Embedding, one-layer BiLSTM, additive attention, linear output."""
 
@@ -54,10 +67,20 @@ class BiLSTMAttentionClassifier(nn.Module):
         attention_dim: int | None = None,
         pair: bool = False,
         dropout: float = 0.1,
+        attention: AttentionKind = "learned",
     ) -> None:
-        """Create the layers; ``attention_dim`` defaults to ``hidden_dim``."""
+        """Create the layers; ``attention_dim`` defaults to ``hidden_dim``.
+
+        ``attention`` is ``"learned"`` (additive attention) or ``"uniform"`` (frozen to
+        1/length over the real tokens; see the module docstring).
+        """
         super().__init__()
+        if attention not in ATTENTION_KINDS:
+            raise ValueError(
+                f"attention must be one of {', '.join(ATTENTION_KINDS)}, got {attention!r}"
+            )
         attention_dim = attention_dim or hidden_dim
+        self.uniform_attention = attention == "uniform"
         self.pair = pair
         self.hidden_dim = hidden_dim
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
@@ -72,6 +95,17 @@ class BiLSTMAttentionClassifier(nn.Module):
         self.output_pooled = nn.Linear(2 * hidden_dim, hidden_dim) if pair else None
         self.output_query = nn.Linear(2 * hidden_dim, hidden_dim, bias=False) if pair else None
         self.output = nn.Linear(hidden_dim if pair else 2 * hidden_dim, num_labels)
+        if self.uniform_attention:
+            self._freeze_attention()
+
+    def _freeze_attention(self) -> None:
+        """Zero ``v`` and freeze every attention layer (the uniform-attention baseline)."""
+        with torch.no_grad():
+            self.attention_vector.weight.zero_()
+        layers = [self.attention_hidden, self.attention_vector, self.attention_query]
+        for layer in layers:
+            if layer is not None:
+                layer.requires_grad_(False)
 
     def embed(self, batch: Batch) -> torch.Tensor:
         """Return the embeddings of the explained tokens, [B, T, E]."""
@@ -103,7 +137,12 @@ class BiLSTMAttentionClassifier(nn.Module):
         return query * (lengths > 0).to(query.dtype)[:, None]
 
     def attention_scores(self, states: torch.Tensor, query: torch.Tensor | None) -> torch.Tensor:
-        """Return the unnormalised scores ``e_i = v^T tanh(W_h h_i + W_q q)``, [B, T]."""
+        """Return the unnormalised scores ``e_i = v^T tanh(W_h h_i + W_q q)``, [B, T].
+
+        With uniform attention the scores are zeros, whose masked softmax is 1/length.
+        """
+        if self.uniform_attention:
+            return states.new_zeros(states.shape[:2])
         projected = self.attention_hidden(states)
         if self.attention_query is not None and query is not None:
             projected = projected + self.attention_query(query)[:, None, :]

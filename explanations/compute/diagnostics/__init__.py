@@ -18,10 +18,12 @@ correlation (its attention is the last layer's CLS row averaged over heads) and
 the zeroing of that row; permutation, adversarial search, J&W's detached-attention
 gradient and the gradient zeroing orders are defined for one attention vector that
 the output is a function of, which the transformer's per-head rows are not
-(:data:`TRANSFORMER_SKIPPED` says so for each).
+(:data:`TRANSFORMER_SKIPPED` says so for each). An imported Hugging Face encoder gets
+the same two on its last layer's first-token row, per word (:mod:`.hf_intervention`;
+:data:`HUGGINGFACE_SKIPPED`).
 """
 
-from explanations.compute.attention_debate import TRANSFORMER_SKIPPED
+from explanations.compute.attention_debate import HUGGINGFACE_SKIPPED, TRANSFORMER_SKIPPED
 from explanations.compute.diagnostics.adversarial import (
     AdversarialResult,
     AdversarialSettings,
@@ -54,6 +56,7 @@ from explanations.compute.diagnostics.zeroing import (
 
 __all__ = [
     "JAIN_WALLACE_REFERENCE",
+    "HUGGINGFACE_SKIPPED",
     "ORDERS",
     "TRANSFORMER_SKIPPED",
     "AdversarialResult",

@@ -13,6 +13,9 @@ for a batch and then maps ``R`` weightings per instance, ``[B, R, T]``, to
   ``model/modules/Decoder.py``, which also keeps the encoder's states).
 * :class:`TransformerIntervention` (zeroing only): the last layer's inputs are
   fixed and its first-token (CLS) row of attention is edited in every head.
+* :class:`DiagnosticMLPIntervention`: Wiegreffe & Pinter's token-wise MLP, its
+  tanh token states (and a pair's query) fixed; the layers after attention are
+  the BiLSTM's, so it is a :class:`BiLSTMIntervention` with another encoder.
 
 Both run the model in eval mode (dropout would make every intervention random):
 :func:`evaluation_mode` switches it and restores the former mode.
@@ -32,6 +35,7 @@ from explanations.compute.architectures import (
 )
 from explanations.compute.architectures.transformer import EncoderLayer
 from explanations.compute.batching import Batch
+from explanations.compute.diagnostics.diagnostic_mlp import DiagnosticMLP
 from explanations.compute.modes import evaluation_mode
 
 
@@ -75,6 +79,16 @@ def require_bilstm(model: nn.Module, diagnostic: str) -> None:
         )
 
 
+def require_attention_vector(model: nn.Module, diagnostic: str) -> None:
+    """Raise ValueError unless ``model`` is the BiLSTM or the diagnostic MLP (one attention vector)."""
+    if not isinstance(model, BiLSTMAttentionClassifier | DiagnosticMLP):
+        raise ValueError(
+            f"{diagnostic} is defined for the BiLSTM attention model only (and Wiegreffe & "
+            "Pinter's diagnostic MLP: one attention vector the output is a function of); got "
+            f"{type(model).__name__}"
+        )
+
+
 class BiLSTMIntervention:
     """The BiLSTM's states and query for a batch, and its output for any attention weights.
 
@@ -82,6 +96,8 @@ class BiLSTMIntervention:
     None, ``mask`` [B, T], ``lengths`` [B], ``attention`` the model's own weights
     [B, T], ``probabilities`` its output distribution [B, C].
     """
+
+    model: BiLSTMAttentionClassifier | DiagnosticMLP
 
     def __init__(self, model: BiLSTMAttentionClassifier, batch: Batch) -> None:
         """Encode ``batch`` once; ``model`` must be in eval mode."""
@@ -151,6 +167,33 @@ class BiLSTMIntervention:
         return self.probabilities_for(renormalised(self.attention[:, None, :] * keep))
 
 
+class DiagnosticMLPIntervention(BiLSTMIntervention):
+    """The diagnostic MLP's token states for a batch, and its output for any attention weights.
+
+    ``states`` [B, T, H] are the token-wise ``tanh(W x_i + b)``, ``query`` the mean
+    context state of a pair (else None), ``attention`` the weights of the MLP's mode
+    (its own, uniform, or imported: ``weights`` [B, T] if given, else its
+    ``attention_source``). Its layers after attention have the BiLSTM's names and
+    form, so :meth:`BiLSTMIntervention.logits_for` and the zeroing apply unchanged.
+    """
+
+    def __init__(
+        self, model: DiagnosticMLP, batch: Batch, weights: torch.Tensor | None = None
+    ) -> None:
+        """Compute the token states once; ``model`` must be in eval mode."""
+        if model.training:
+            raise ValueError("the model must be in eval mode (dropout makes outputs random)")
+        check_model_batch(model, batch)
+        self.model = model
+        self.mask = batch.mask
+        self.lengths = batch.lengths
+        with torch.no_grad():
+            self.states = model.token_states(model.embed(batch))
+            self.query = model.encode_query(batch)
+            self.attention = model.weights_for(self.states, batch, self.query, weights)
+            self.probabilities = self.probabilities_for(self.attention[:, None, :])[:, 0]
+
+
 class TransformerIntervention:
     """The last layer's inputs for a batch, and the output with its CLS row edited.
 
@@ -209,6 +252,7 @@ class TransformerIntervention:
 
 
 Intervention = BiLSTMIntervention | TransformerIntervention
+"""A :class:`DiagnosticMLPIntervention` is a :class:`BiLSTMIntervention`."""
 
 
 def renormalised(weights: torch.Tensor) -> torch.Tensor:
@@ -217,15 +261,28 @@ def renormalised(weights: torch.Tensor) -> torch.Tensor:
     return torch.where(total > 0, weights / total.clamp_min(torch.finfo(weights.dtype).tiny), 0.0)
 
 
+def attention_vector_intervention(model: nn.Module, batch: Batch) -> BiLSTMIntervention:
+    """Return the intervention of the BiLSTM or the diagnostic MLP on ``batch``."""
+    if isinstance(model, DiagnosticMLP):
+        return DiagnosticMLPIntervention(model, batch)
+    if isinstance(model, BiLSTMAttentionClassifier):
+        return BiLSTMIntervention(model, batch)
+    raise ValueError(
+        f"{type(model).__name__}: expected the BiLSTM attention model or the diagnostic MLP"
+    )
+
+
 def intervention_for(model: nn.Module, batch: Batch) -> Intervention:
-    """Return the intervention of ``model`` (a BiLSTM or native transformer) on ``batch``."""
+    """Return the intervention of ``model`` (BiLSTM, native transformer, diagnostic MLP)."""
+    if isinstance(model, DiagnosticMLP):
+        return DiagnosticMLPIntervention(model, batch)
     if isinstance(model, BiLSTMAttentionClassifier):
         return BiLSTMIntervention(model, batch)
     if isinstance(model, TransformerClassifier):
         return TransformerIntervention(model, batch)
     raise ValueError(
         f"{type(model).__name__}: attention diagnostics need a model built by build_model "
-        "(bilstm_attention or transformer)"
+        "(bilstm_attention or transformer) or Wiegreffe & Pinter's diagnostic MLP"
     )
 
 
@@ -242,9 +299,11 @@ def as_rows(values: torch.Tensor, lengths: torch.Tensor) -> list[np.ndarray]:
 
 __all__ = [
     "BiLSTMIntervention",
+    "DiagnosticMLPIntervention",
     "Intervention",
     "TransformerIntervention",
     "as_rows",
+    "attention_vector_intervention",
     "check_model_batch",
     "evaluation_mode",
     "instance_generator",
@@ -252,5 +311,6 @@ __all__ = [
     "intervention_for",
     "real_positions",
     "renormalised",
+    "require_attention_vector",
     "require_bilstm",
 ]

@@ -12,7 +12,9 @@ BatchHolder.generate_permutation`` (only real tokens move) and
 output difference). Their <SOS>/<EOS> positions stay in place; ours have none.
 
 All permutations of all instances of a chunk go through the layers after attention
-in one call (:class:`~.intervention.BiLSTMIntervention`). Each instance draws its
+in one call (:class:`~.intervention.BiLSTMIntervention`; Wiegreffe & Pinter's
+diagnostic MLP gets the same test through its
+:class:`~.intervention.DiagnosticMLPIntervention`). Each instance draws its
 permutations from its own generator (``instance_generator(seed, key)``).
 """
 
@@ -24,13 +26,14 @@ import torch
 
 from explanations.compute.architectures import BiLSTMAttentionClassifier
 from explanations.compute.batching import Batch
+from explanations.compute.diagnostics.diagnostic_mlp import DiagnosticMLP
 from explanations.compute.diagnostics.intervention import (
-    BiLSTMIntervention,
+    attention_vector_intervention,
     check_model_batch,
     evaluation_mode,
     instance_generator,
     instance_keys,
-    require_bilstm,
+    require_attention_vector,
 )
 from explanations.compute.diagnostics.metrics import tvd
 
@@ -64,7 +67,7 @@ def permutation_indices(
 
 
 def permutation_test(
-    model: BiLSTMAttentionClassifier,
+    model: BiLSTMAttentionClassifier | DiagnosticMLP,
     batch: Batch,
     *,
     permutations: int = 100,
@@ -80,7 +83,7 @@ def permutation_test(
     """
     if permutations < 1:
         raise ValueError(f"permutations: expected at least 1, got {permutations}")
-    require_bilstm(model, "permutation")
+    require_attention_vector(model, "permutation")
     check_model_batch(model, batch)
     streams = instance_keys(keys, batch.size)
     medians = np.full(batch.size, np.nan)
@@ -89,7 +92,7 @@ def permutation_test(
     distances: list[np.ndarray] = [np.zeros(0)] * batch.size
     with evaluation_mode(model), torch.no_grad():
         for indices, piece in batch.chunks_by_length(chunk_size):
-            intervention = BiLSTMIntervention(model, piece)
+            intervention = attention_vector_intervention(model, piece)
             width = piece.input_ids.shape[1]
             lengths = piece.lengths.tolist()
             gather = np.stack(

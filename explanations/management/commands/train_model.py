@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from explanations.compute.architectures import ARCHITECTURES
+from explanations.compute.architectures import ARCHITECTURES, ATTENTION_KINDS
 from explanations.management.progress import progress_bar
 from explanations.models import Dataset
 from explanations.services.modeling import model_train
@@ -19,6 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--embedding-dim", type=int, help="Default: the architecture's.")
         parser.add_argument("--hidden-dim", type=int, help="Default: the architecture's.")
+        parser.add_argument(
+            "--attention",
+            choices=ATTENTION_KINDS,
+            help="bilstm_attention only: learned (default) or uniform, frozen to 1/length "
+            "over the real tokens (Wiegreffe & Pinter's baseline).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         dataset = Dataset.objects.filter(name=options["dataset"]).first()
@@ -29,6 +35,13 @@ class Command(BaseCommand):
             for key, opt in (("embedding_dim", "embedding_dim"), ("hidden_dim", "hidden_dim"))
             if options[opt] is not None
         }
+        if options["attention"] is not None:
+            if options["architecture"] != "bilstm_attention":
+                raise CommandError(
+                    f"--attention applies to bilstm_attention only: the {options['architecture']} "
+                    "has no single attention vector to freeze"
+                )
+            config["attention"] = options["attention"]
         try:
             with progress_bar(self.stderr, disable=options["verbosity"] == 0) as progress:
                 model = model_train(
