@@ -511,9 +511,18 @@ def bundle_files(
     return files
 
 
-def bundle_zip(*, study: Study, options: AnalysisOptions | None = None) -> bytes:
-    """Return the bundle as a zip holding one folder named by :func:`bundle_filename`."""
-    analysis = study_analysis_get(study=study, options=options)
+def bundle_zip(
+    *,
+    study: Study,
+    options: AnalysisOptions | None = None,
+    analysis: StudyAnalysis | None = None,
+) -> bytes:
+    """Return the bundle as a zip holding one folder named by :func:`bundle_filename`.
+
+    Of ``analysis`` when given (the pages pass the current one kept), else of the study's
+    current analysis with ``options``, built now if none is kept.
+    """
+    analysis = analysis or study_analysis_get(study=study, options=options)
     folder = bundle_filename(study)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:

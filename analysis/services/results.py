@@ -2,23 +2,30 @@
 
 :func:`study_analysis_build` returns every number the analysis page shows, as one
 JSON-safe dict (``results``; the export writes it as ``results.json`` and the API
-returns it), with the tidy tables it was computed from. :func:`study_analysis_get`
-caches it per study until an answer arrives, an exclusion changes or a participant
-moves on (see :func:`analysis_fingerprint`).
+returns it), with the tidy tables it was computed from, reporting its steps to an
+optional ``progress`` callback. A result is kept in an :class:`~analysis.models.AnalysisResult`
+row with the :func:`analysis_fingerprint` of the data it was computed from; it is current
+until an answer arrives, an exclusion changes or a participant moves on. The pages read
+kept results and let a background job build new ones (:mod:`analysis.services.jobs`);
+:func:`study_analysis_get` returns a current one, building it in the caller's process when
+there is none (the export command, scripts).
 """
 
+import dataclasses
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
 from analysis.compute.bootstrap import RESAMPLING_DESCRIPTION
 from analysis.compute.result import json_safe
+from analysis.models import AnalysisResult
 from analysis.plots import plot_render, svg_inline
 from analysis.types.base import registered
 from studies.models import (
@@ -33,10 +40,19 @@ from studies.privacy_selectors import pseudonyms_of
 
 from .inputs import included_rows
 from .options import AnalysisOptions
-from .tables import StudyTables, Table, study_tables
+from .tables import Column, StudyTables, Table, study_tables
 
 SCHEMA = "elephant.analysis/1"
-CACHE_SECONDS = 3600
+# The steps a build reports: the tables, exclusions and counts, the type's section, plots.
+BUILD_STEPS = 4
+# progress(step, steps, stage): step k of ``steps`` starts, doing ``stage``.
+BuildProgress = Callable[[int, int, str], None]
+# The kept result's large fields: loaded only to show or export it, never to check on it.
+HEAVY_FIELDS = ("results_json", "tables_json", "svgs_json")
+
+
+def _no_progress(step: int, steps: int, stage: str) -> None:
+    """Report nothing (the default of :func:`study_analysis_build`)."""
 
 
 @dataclass(frozen=True)
@@ -133,10 +149,21 @@ def _study(study: Study) -> dict[str, Any]:
     }
 
 
-def study_analysis_build(*, study: Study, options: AnalysisOptions | None = None) -> StudyAnalysis:
-    """Return the study's analysis: exclusions applied, counts, the type's results, plots' data."""
+def study_analysis_build(
+    *,
+    study: Study,
+    options: AnalysisOptions | None = None,
+    progress: BuildProgress = _no_progress,
+) -> StudyAnalysis:
+    """Return the study's analysis: exclusions applied, counts, the type's results, plots' data.
+
+    ``progress`` is told as each of the :data:`BUILD_STEPS` steps starts, so a page can say
+    "step k of n" while a background job builds it; it does not change the result.
+    """
     options = options or AnalysisOptions()
+    progress(1, BUILD_STEPS, "Reading the answers")
     tables = study_tables(study)
+    progress(2, BUILD_STEPS, "Exclusions and counts")
     counts = _counts(tables)
     results: dict[str, Any] = {
         "schema": SCHEMA,
@@ -172,6 +199,7 @@ def study_analysis_build(*, study: Study, options: AnalysisOptions | None = None
             "participants cannot be computed."
         )
     analysis = registered().get(study.study_type)
+    progress(3, BUILD_STEPS, analysis.section_title if analysis else "Tables and counts")
     if analysis is None:
         results["messages"].append(
             f"The analysis of {study.study_type} studies is not available yet; the tables and "
@@ -187,9 +215,11 @@ def study_analysis_build(*, study: Study, options: AnalysisOptions | None = None
         results["sections"][analysis.section_key] = {"title": analysis.section_title, **section}
         results["plots"].update(plots)
     safe = json_safe(results)
-    svg_files = {
-        name: plot_render(spec, name=name, fmt="svg") for name, spec in safe["plots"].items()
-    }
+    progress(4, BUILD_STEPS, "Drawing the plots")
+    svg_files: dict[str, bytes] = {}
+    for k, (name, spec) in enumerate(safe["plots"].items(), start=1):
+        progress(4, BUILD_STEPS, f"Drawing plot {k} of {len(safe['plots'])}")
+        svg_files[name] = plot_render(spec, name=name, fmt="svg")
     return StudyAnalysis(results=safe, tables=tables, svg_files=svg_files)
 
 
@@ -242,14 +272,102 @@ def analysis_fingerprint(study: Study) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def last_deletion(study: Study) -> int:
+    """Return the id of the study's last participant deletion (0 if none).
+
+    A kept result read before a deletion may hold the deleted participant's answers: it is
+    never shown again, not even as the last result while a new one is computed.
+    """
+    found = ParticipantDeletion.objects.filter(study=study).aggregate(last=Max("pk"))["last"]
+    return int(found or 0)
+
+
+def options_key(options: AnalysisOptions) -> str:
+    """Return the key of one set of options (sha256 of their canonical JSON)."""
+    return hashlib.sha256(json.dumps(options.to_dict(), sort_keys=True).encode()).hexdigest()
+
+
+def _table_from(data: dict[str, Any]) -> Table:
+    return Table(
+        name=data["name"],
+        description=data["description"],
+        columns=tuple(Column(**column) for column in data["columns"]),
+        rows=data["rows"],
+    )
+
+
+def analysis_from_result(result: AnalysisResult) -> StudyAnalysis:
+    """Return the analysis kept in ``result`` (which must hold one), as it was built."""
+    results, tables, svgs = (
+        AnalysisResult.objects.filter(pk=result.pk).values_list(*HEAVY_FIELDS).get()
+    )
+    return StudyAnalysis(
+        results=json.loads(results),
+        tables=StudyTables(
+            **{name: _table_from(data) for name, data in json.loads(tables).items()}
+        ),
+        svg_files={name: svg.encode() for name, svg in json.loads(svgs).items()},
+    )
+
+
+def result_store(
+    *, result: AnalysisResult, analysis: StudyAnalysis, fingerprint: str, deletions: int
+) -> bool:
+    """Keep ``analysis``, computed from data with ``fingerprint``, in ``result``'s row.
+
+    A current result already kept is not replaced by one computed from older data (a
+    build that outlived a change). Return whether it was kept.
+    """
+    study = result.study
+    with transaction.atomic():
+        rows = AnalysisResult.objects.select_for_update().defer(*HEAVY_FIELDS)
+        row = rows.filter(pk=result.pk).first()
+        if row is None:  # the study was deleted meanwhile
+            return False
+        live = analysis_fingerprint(study)
+        if row.has_result and row.fingerprint == live and fingerprint != live:
+            return False
+        AnalysisResult.objects.filter(pk=row.pk).update(
+            fingerprint=fingerprint,
+            results_json=json.dumps(analysis.results, allow_nan=False),
+            tables_json=json.dumps(dataclasses.asdict(analysis.tables)),
+            svgs_json=json.dumps({n: svg.decode() for n, svg in analysis.svg_files.items()}),
+            computed_at=timezone.now(),
+            deletions_seen=deletions,
+        )
+    return True
+
+
+def result_for(*, study: Study, options: AnalysisOptions) -> AnalysisResult:
+    """Return the row keeping the study's analysis with ``options`` (created if new)."""
+    result, _ = AnalysisResult.objects.defer(*HEAVY_FIELDS).get_or_create(
+        study=study, options_key=options_key(options), defaults={"options": options.to_dict()}
+    )
+    result.study = study  # the caller's instance: already checked, model and dataset loaded
+    return result
+
+
+def result_is_current(result: AnalysisResult, *, fingerprint: str, deletions: int) -> bool:
+    """Return whether ``result`` keeps an analysis of exactly the data now stored."""
+    return (
+        result.has_result
+        and result.fingerprint == fingerprint
+        and result.deletions_seen == deletions
+    )
+
+
 def study_analysis_get(*, study: Study, options: AnalysisOptions | None = None) -> StudyAnalysis:
-    """Return the study's analysis from the cache, or build and cache it."""
+    """Return the study's current analysis: the one kept, or built here now and kept.
+
+    For the export command and scripts, which want the current numbers and may wait;
+    the pages never call it (they show the last result and queue a build instead).
+    """
     options = options or AnalysisOptions()
-    settings = hashlib.sha256(json.dumps(options.to_dict(), sort_keys=True).encode()).hexdigest()
-    key = f"analysis:{study.pk}:{analysis_fingerprint(study)}:{settings[:16]}"
-    found = cache.get(key)
-    if isinstance(found, StudyAnalysis):
-        return found
+    result = result_for(study=study, options=options)
+    fingerprint = analysis_fingerprint(study)
+    deletions = last_deletion(study)
+    if result_is_current(result, fingerprint=fingerprint, deletions=deletions):
+        return analysis_from_result(result)
     analysis = study_analysis_build(study=study, options=options)
-    cache.set(key, analysis, CACHE_SECONDS)
+    result_store(result=result, analysis=analysis, fingerprint=fingerprint, deletions=deletions)
     return analysis

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from explanations.diagnostic_report import diagnostic_scores_of
 from explanations.models import Explanation, HumanRationale, Instance, Prediction
-from studies.contracts import ShownExplanation, Snapshot
+from studies.contracts import MetricScore, ShownExplanation, Snapshot
 from studies.models import Study, StudyItem, Trial
 from studies.types.base import Display, TrialView, get_type
 
@@ -117,12 +117,20 @@ def snapshots_build(
                 raise ValidationError(
                     f"item {item.pk} ({instance}): the {method} explanation of {study.model} is missing"
                 )
-            metric_scores = [
+            metric_scores: list[MetricScore] = [
                 {"metric": s.metric, "kind": s.kind, "value": s.value, "parameters": s.parameters}
                 for s in sorted(explanation.metric_scores.all(), key=lambda s: s.metric)
             ]
             if method == DIAGNOSED_METHOD:
-                metric_scores += diagnostics.get(item.instance_id, [])
+                metric_scores += [
+                    MetricScore(
+                        metric=d["metric"],
+                        kind=d["kind"],
+                        value=d["value"],
+                        parameters=d["parameters"],
+                    )
+                    for d in diagnostics.get(item.instance_id, [])
+                ]
             shown.append(
                 {
                     "id": explanation.pk,

@@ -7,11 +7,14 @@ import zipfile
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from tests.analysis.background import analysis_computed
+
 FAST = {"n_resamples": "60"}
 
 
 def test_results_are_json_safe_and_follow_the_options(api, rated):
     url = reverse("analysis-api:study-results", args=[rated.pk])
+    analysis_computed(rated, {**FAST, "seed": "5", "level": "0.9"})
     response = api.get(url, {**FAST, "seed": "5", "level": "0.9"})
     assert response.status_code == 200
     data = response.json()
@@ -37,6 +40,7 @@ def test_bad_options_are_400_naming_the_field(api, rating_study):
 
 
 def test_bundle_is_the_export_as_a_zip(api, rated):
+    analysis_computed(rated, FAST)
     response = api.get(reverse("analysis-api:study-bundle", args=[rated.pk]), FAST)
     assert response.status_code == 200
     archive = zipfile.ZipFile(io.BytesIO(response.content))

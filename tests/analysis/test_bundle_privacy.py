@@ -16,6 +16,7 @@ from analysis.services.simulated import participants_simulate
 from studies.models import Invitation, Participant
 from studies.services.exclusions import exclusion_create
 from studies.services.privacy import participant_data_delete
+from tests.analysis.background import analysis_computed
 from tests.studies.test_privacy import crowd_study, mturk, prolific
 
 from .conftest import FAST
@@ -101,6 +102,8 @@ def test_every_download_names_pseudonyms_only(crowd, researcher):
     api = APIClient()
     api.force_authenticate(researcher)
     base = f"/studies/{study.pk}/analysis/"
+    analysis_computed(study)
+    analysis_computed(study, {"n_resamples": "20"})
     downloads = {
         "page": web.get(base).content,
         "bundle": web.get(base + "bundle.zip?n_resamples=20").content,

@@ -13,6 +13,7 @@ from analysis.services.options import AnalysisOptions
 from analysis.services.results import study_analysis_build
 from analysis.services.simulated import participants_simulate
 from studies.services.preregistration import Preregistration
+from tests.analysis.background import analysis_computed
 from tests.studies.factories import make_study
 
 from .conftest import FAST
@@ -94,6 +95,7 @@ def test_goal_and_user_on_the_analysis_page_and_in_the_bundle(planned, researche
     web = Client()
     web.force_login(researcher)
     options = AnalysisOptions(n_resamples=FAST.n_resamples, resampling="participant")
+    analysis_computed(planned, options.to_query())
     page = web.get(
         f"/studies/{planned.pk}/analysis/?n_resamples={options.n_resamples}&resampling=participant"
     )

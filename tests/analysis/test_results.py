@@ -19,6 +19,7 @@ from studies.services.participants import (
     participant_instructions_read,
 )
 from studies.services.responses import response_submit
+from tests.analysis.background import analysis_computed
 from tests.studies.factories import make_study
 
 from .conftest import FAST
@@ -125,6 +126,7 @@ def test_no_answers_then_one_participant_give_messages_never_nan(rating_study, c
     assert "No answers yet" in empty["messages"][0]
     assert "No included ratings yet" in empty["sections"]["rating"]["message"]
     assert empty["plots"] == {}
+    analysis_computed(rating_study, {"n_resamples": "20"})
     page = client.get(f"/studies/{rating_study.pk}/analysis/", {"n_resamples": 20})
     assert b"No answers yet" in page.content
     assert b"nan" not in page.content.lower().replace(b"nano", b"")
@@ -139,6 +141,7 @@ def test_no_answers_then_one_participant_give_messages_never_nan(rating_study, c
         assert row["estimate"] is not None
         assert row["ci"] is None
         assert "only 1 participant" in row["reason"]
+    analysis_computed(rating_study, {"n_resamples": "20"})
     page = client.get(f"/studies/{rating_study.pk}/analysis/", {"n_resamples": 20})
     assert page.status_code == 200
     assert b"only 1 participant" in page.content

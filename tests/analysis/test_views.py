@@ -6,6 +6,8 @@ import zipfile
 import pytest
 from django.urls import reverse
 
+from tests.analysis.background import analysis_computed
+
 FAST = {"n_resamples": "60"}
 
 
@@ -16,6 +18,7 @@ def owner_client(client, researcher):
 
 
 def test_page_shows_results_and_inline_plots(owner_client, rated):
+    analysis_computed(rated, FAST)
     response = owner_client.get(reverse("analysis:study-analysis", args=[rated.pk]), FAST)
     assert response.status_code == 200
     html = response.content.decode()
@@ -30,6 +33,7 @@ def test_page_shows_results_and_inline_plots(owner_client, rated):
 
 
 def test_plots_download_as_svg_and_png(owner_client, rated):
+    analysis_computed(rated, FAST)
     svg = owner_client.get(
         reverse("analysis:study-plot", args=[rated.pk, "ratings_by_method", "svg"]), FAST
     )
@@ -56,6 +60,7 @@ def test_bad_options_are_400_naming_the_parameter(owner_client, rating_study):
 
 
 def test_bundle_download_is_a_zip_with_one_folder(owner_client, rated):
+    analysis_computed(rated, FAST)
     response = owner_client.get(reverse("analysis:study-bundle", args=[rated.pk]), FAST)
     assert response["Content-Type"] == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()

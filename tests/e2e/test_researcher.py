@@ -21,6 +21,7 @@ from studies.models import Participant, Response, Study
 from tests.explanations.factories import SMALL_CONFIG
 
 from . import participant as p
+from .analysis_jobs import hold_builds, run_held
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DEMO = Path(__file__).resolve().parents[2] / "explanations" / "demo" / "sentiment.jsonl"
@@ -121,9 +122,10 @@ def take_part(browser, link: str) -> None:
 
 
 def test_researcher_designs_previews_launches_watches_and_downloads(
-    logged_in, browser, live_server, demo_data, tmp_path
+    logged_in, browser, live_server, demo_data, tmp_path, monkeypatch
 ):
     page = logged_in
+    held = hold_builds(monkeypatch)
     study = design_the_study(page, live_server)
     preview(page, live_server, study)
     link = launch(page)
@@ -154,6 +156,9 @@ def test_researcher_designs_previews_launches_watches_and_downloads(
     page.get_by_role("link", name=study.name).click()
     page.get_by_role("link", name="Analysis and export").click()
     page.get_by_role("heading", name=f"Analysis of {study.name}").wait_for()
+    # Computed in the background (here: by the test), then shown in place of the progress.
+    assert page.get_by_text("Computing the analysis…").count() == 1
+    assert run_held(held) == 1
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the analysis bundle (.zip)").click()
     assert download.value.suggested_filename == f"elephant-study-{study.pk}-analysis.zip"

@@ -19,6 +19,7 @@ from analysis.services.simulated import participants_simulate
 from analysis.types import base as analysis_types
 from studies.models import Participant, Response, Study
 from studies.types import base as study_types
+from tests.analysis.background import analysis_computed
 
 from .flow import consent_and_read, trial_form
 
@@ -107,7 +108,8 @@ def test_a_plugin_type_runs_from_design_to_bundle(plugin, client, researcher, co
     assert participants_simulate(study=study, n=3, seed=1) == 3
     assert Participant.objects.filter(study=study, simulated=True).count() == 3
 
-    # The analysis page shows the plugin's section.
+    # The analysis page shows the plugin's section, once the background job computed it.
+    analysis_computed(study)
     page = client.get(reverse("analysis:study-analysis", args=[study.pk])).content.decode()
     assert "Highlight agreement" in page
 
