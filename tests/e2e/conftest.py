@@ -11,17 +11,12 @@ from pathlib import Path
 
 import pytest
 
+# SCREENSHOTS is read from here by tests that save more than their last page.
+from .screenshots import SCREENSHOTS as SCREENSHOTS
+from .screenshots import save_last_page
+
 CHROMIUM = os.environ.get("ELEPHANT_CHROMIUM", "/usr/bin/chromium")
 REQUIRED = os.environ.get("ELEPHANT_REQUIRE_BROWSER") == "1"
-ROOT = Path(__file__).resolve().parents[2]
-# Each test saves its last page under var/screenshots; ELEPHANT_UPDATE_SCREENSHOTS=1 writes
-# them to docs/screenshots instead, the copies the README links to.
-SCREENSHOTS = ROOT / (
-    "docs/screenshots"
-    if os.environ.get("ELEPHANT_UPDATE_SCREENSHOTS") == "1"
-    else "var/screenshots"
-)
-MAX_SCREENSHOT_HEIGHT = 1800
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by the
 # tests themselves (fixtures) are still synchronous and safe there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -74,14 +69,7 @@ def page(browser, request):
     page = context.new_page()
     page.set_default_timeout(15000)
     yield page
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    # The whole page, cut at MAX_SCREENSHOT_HEIGHT so long pages (the analysis) stay small.
-    height = page.evaluate("document.documentElement.scrollHeight")
-    page.screenshot(
-        path=str(SCREENSHOTS / f"{request.node.name}.png"),
-        full_page=True,
-        clip={"x": 0, "y": 0, "width": 1200, "height": min(height, MAX_SCREENSHOT_HEIGHT)},
-    )
+    save_last_page(page, request.node.name)
     context.close()
 
 

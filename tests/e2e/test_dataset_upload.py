@@ -78,3 +78,38 @@ def test_upload_keyboard_only_with_errors_then_success(logged_in, live_server):
     page.wait_for_url(f"{live_server.url}/datasets/web-films/")
     page.get_by_text("Added 3 instance(s) to dataset web-films").wait_for()
     assert Dataset.objects.get(name="web-films").instances.count() == 3
+
+
+def test_upload_with_errors_lists_every_line_and_field(logged_in, live_server):
+    """Every bad line of a CSV in the summary, focused; nothing stored; the form kept."""
+    page = logged_in
+    press(page, page.get_by_role("link", name="Import a dataset file"))
+    page.get_by_role("heading", name="Import a dataset").wait_for()
+    body = (
+        "id,text,label\n"
+        "r1,A fine film.,positive\n"
+        "r2,,negative\n"
+        "r1,Seen twice.,positive\n"
+        "r4,No label here.,\n"
+    )
+    page.wait_for_load_state("domcontentloaded")  # the deferred script listens for the drop
+    page.evaluate(DROP, ["reviews.csv", body])
+    page.get_by_text("Chosen: reviews.csv").wait_for()
+    page.locator("#id_name").focus()
+    page.keyboard.type("web-reviews")
+    press(page, page.get_by_role("button", name="Import"))
+
+    summary = page.get_by_role("alert")
+    summary.wait_for()
+    page.wait_for_function("document.activeElement.classList.contains('error-summary')")
+    assert summary.get_by_role("heading").inner_text() == (
+        "Nothing was imported: 3 problems in the file"
+    )
+    assert summary.locator("li.problem").all_inner_texts() == [
+        "reviews.csv, line 3, field 'text': missing; every record needs id, text and label",
+        "reviews.csv, line 4, field 'id': duplicate id 'r1', first seen on line 2",
+        "reviews.csv, line 5, field 'label': missing; every record needs id, text and label",
+    ]
+    assert not Dataset.objects.filter(name="web-reviews").exists()
+    assert page.locator("#id_name").input_value() == "web-reviews"
+    a11y.check_page(page)

@@ -8,18 +8,20 @@ import pytest
 from tests.studies.factories import film_corpus, make_study
 
 from . import participant as p
+from .screenshots import save_last_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PHONE = {"width": 375, "height": 667}
 
 
 @pytest.fixture
-def phone(browser):
-    """A page in a phone-sized window, in New York's time zone."""
+def phone(browser, request):
+    """A page in a phone-sized window, in New York's time zone; its last page is saved."""
     context = browser.new_context(viewport=PHONE, timezone_id="America/New_York")
     page = context.new_page()
     page.set_default_timeout(15000)
     yield page
+    save_last_page(page, request.node.name)
     context.close()
 
 
