@@ -141,36 +141,49 @@ def truncation_summary(model: ClassifierModel, dataset: Dataset) -> dict[str, An
     }
 
 
-def _agreement_scores(model: ClassifierModel, dataset: Dataset) -> QuerySet[Score]:
-    """Return the model's Kendall-tau-with-attention scores on ``dataset`` (defined ones)."""
-    return Score.objects.filter(
+def _agreement_scores(
+    model: ClassifierModel, dataset: Dataset, cover: Coverage | None = None
+) -> QuerySet[Score]:
+    """Return the model's Kendall-tau-with-attention scores on ``dataset`` (defined ones),
+    on the instances ``cover`` covers (every one without)."""
+    scores = Score.objects.filter(
         explanation__model=model,
         explanation__instance__dataset=dataset,
         metric=f"agreement_tau:{REFERENCE_METHOD}",
         value__isnull=False,
     )
+    if cover is not None and cover.split is not None:
+        scores = scores.filter(explanation__instance__split=cover.split)
+    if cover is not None and cover.instance_ids is not None:
+        scores = scores.filter(explanation__instance_id__in=cover.instance_ids)
+    return scores
 
 
-def attention_agreement_version(model: ClassifierModel, dataset: Dataset) -> str | None:
+def attention_agreement_version(
+    model: ClassifierModel, dataset: Dataset, cover: Coverage | None = None
+) -> str | None:
     """Return a tag that changes whenever the agreement plot would, or None with no scores.
 
     A re-run of the scores updates rows in place (``updated_at`` moves), a new score adds
     one, a deleted one lowers the count: the three together identify what the plot shows,
     and the page's browser cache revalidates by it.
     """
-    found = _agreement_scores(model, dataset).aggregate(
+    found = _agreement_scores(model, dataset, cover).aggregate(
         n=Count("pk"), last=Max("pk"), changed=Max("updated_at")
     )
     if not found["n"]:
         return None
     changed = found["changed"].timestamp()
-    return f"{model.pk}-{dataset.pk}-{found['n']}-{found['last']}-{changed}"
+    key = cover.key if cover is not None else "all"
+    return f"{model.pk}-{dataset.pk}-{key}-{found['n']}-{found['last']}-{changed}"
 
 
-def attention_agreement(model: ClassifierModel, dataset: Dataset) -> dict[str, list[float]]:
+def attention_agreement(
+    model: ClassifierModel, dataset: Dataset, cover: Coverage | None = None
+) -> dict[str, list[float]]:
     """Return, per method, the per-instance Kendall tau with the attention explanation."""
     taus: dict[str, list[float]] = {}
-    for method, value in _agreement_scores(model, dataset).values_list(
+    for method, value in _agreement_scores(model, dataset, cover).values_list(
         "explanation__method__name", "value"
     ):
         if value is not None:

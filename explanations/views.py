@@ -1,6 +1,7 @@
 """Researcher pages for datasets, models, instances and their explanations."""
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET, require_POST
 
@@ -319,6 +321,7 @@ def model_scores(request: HttpRequest, name: str) -> HttpResponse:
     if cover is None:
         messages.error(request, f"cover: expected one of {', '.join(c.key for c in choices)}")
         cover = choices[0]
+    plot_url = reverse("explanations:model-agreement-plot", args=[model.name])
     return render(
         request,
         "explanations/model_scores.html",
@@ -332,7 +335,9 @@ def model_scores(request: HttpRequest, name: str) -> HttpResponse:
             "truncation": truncation_summary(model, dataset),
             # The plot is a file of its own, loaded lazily by the page: inlined, its few
             # hundred KB of SVG held up the table above it.
-            "agreement": attention_agreement_version(model, dataset) is not None,
+            "agreement": attention_agreement_version(model, dataset, cover) is not None,
+            # the plot covers what the table covers
+            "agreement_url": f"{plot_url}?{urlencode({'cover': cover.key})}",
             "jobs": Job.objects.filter(model=model).order_by("-created_at")[:10],
         },
     )
@@ -344,16 +349,23 @@ def model_agreement_plot(request: HttpRequest, name: str) -> HttpResponse:
     """The scores page's attention-agreement plot as an SVG file, revalidated by its ETag."""
     model = selectors.model_access(request.user, name)
     dataset = model.dataset
-    version = attention_agreement_version(model, dataset) if dataset is not None else None
-    if dataset is None or version is None:
+    if dataset is None:
         raise Http404("No agreement scores with attention yet.")
+    wanted = request.GET.get("cover", "all")
+    cover = next((c for c in coverages(model, dataset) if c.key == wanted), None)
+    if cover is None:
+        raise Http404(f"No coverage {wanted!r} for model {model.name}.")
+    version = attention_agreement_version(model, dataset, cover)
+    if version is None:
+        raise Http404("No agreement scores with attention on these instances yet.")
     etag = quote_etag(version)
     response: HttpResponse
     if etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
         response = HttpResponseNotModified()
     else:
         svg = agreement_plot_svg(
-            attention_agreement(model, dataset), title=f"{model.name}: agreement with attention"
+            attention_agreement(model, dataset, cover),
+            title=f"{model.name}: agreement with attention ({cover.label})",
         )
         response = HttpResponse(svg, content_type="image/svg+xml")
     response["ETag"] = etag

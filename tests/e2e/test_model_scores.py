@@ -75,7 +75,10 @@ def test_scores_cover_all_then_only_held_out_instances_by_keyboard(
     # The agreement plot is an SVG file of its own, fetched when scrolled to.
     plot = page.locator("figure.plot img")
     assert plot.get_attribute("loading") == "lazy"
-    assert plot.get_attribute("src").endswith(f"/models/{model.name}/scores/agreement.svg")
+    # ... on the instances the table covers.
+    assert plot.get_attribute("src").endswith(
+        f"/models/{model.name}/scores/agreement.svg?cover=held_out"
+    )
     plot.scroll_into_view_if_needed()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=plot.element_handle())
     assert "Kendall" in plot.get_attribute("alt")

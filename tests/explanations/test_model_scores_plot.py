@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from explanations.models import ClassifierModel, Explanation, Score
 from explanations.services.explanations import explanations_import
+from explanations.summaries import attention_agreement, coverages
 
 from .factories import small_dataset
 
@@ -47,7 +48,7 @@ def test_the_page_links_the_plot_instead_of_inlining_it(client, researcher, scor
     page = client.get(reverse("explanations:model-scores", args=[scored.name])).content.decode()
     plot_url = reverse("explanations:model-agreement-plot", args=[scored.name])
     assert "<svg" not in page
-    assert f'<img src="{plot_url}" loading="lazy" alt="Box and strip plot' in page
+    assert f'<img src="{plot_url}?cover=all" loading="lazy" alt="Box and strip plot' in page
     plot = client.get(plot_url)
     assert plot.status_code == 200
     assert plot["Content-Type"] == "image/svg+xml"
@@ -79,3 +80,27 @@ def test_another_researcher_cannot_fetch_the_plot(client, make_researcher, score
     client.force_login(make_researcher("mallory"))
     plot_url = reverse("explanations:model-agreement-plot", args=[scored.name])
     assert client.get(plot_url).status_code == 404
+
+
+def test_the_plot_covers_what_the_table_covers(client, researcher, scored):
+    """Held out, or one split: the plot's file draws the same instances as the table."""
+    client.force_login(researcher)
+    gradient = list(Explanation.objects.filter(method__name="gradient").order_by("pk"))
+    kept = [e.instance_id for e in gradient[:2]]
+    scored.training_metrics = {ClassifierModel.HELD_OUT_KEY: kept}
+    scored.save()
+    url = reverse("explanations:model-agreement-plot", args=[scored.name])
+    everything = client.get(url, {"cover": "all"})
+    held = client.get(url, {"cover": "held_out"})
+    assert everything.status_code == held.status_code == 200
+    assert everything["ETag"] != held["ETag"]
+    assert "(the 2 instances held out from training" in held.content.decode()
+    # Drawn from the two held-out instances' taus only.
+    cover = next(c for c in coverages(scored, scored.dataset) if c.key == "held_out")
+    assert attention_agreement(scored, scored.dataset, cover) == {"gradient": [-0.5, -0.4]}
+    assert held.content != everything.content
+    assert client.get(url, {"cover": "nope"}).status_code == 404
+    page = client.get(
+        reverse("explanations:model-scores", args=[scored.name]), {"cover": "held_out"}
+    )
+    assert f'src="{url}?cover=held_out"' in page.content.decode()
