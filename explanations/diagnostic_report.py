@@ -585,22 +585,29 @@ def _save_figure(
                 rows, lambda r: r.values.get("jsd") if r.values.get("feasible") else None
             )
             ax.set_ylabel("max JSD of a feasible adversary (nats)")
-        for index, (label, (xs, ys)) in enumerate(sorted(points.items(), key=lambda p: p[0] or 0)):
-            ax.scatter(
-                xs,
-                ys,
-                s=10,
-                alpha=0.6,
-                color=CLASS_COLOURS[index % len(CLASS_COLOURS)],
-                label=f"predicted {_label(dataset, label)}",
-            )
+        _scatter_by_class(ax, dataset, points)
         ax.set_xlabel("maximum attention weight of the instance")
-        if points:
-            ax.legend(loc="best", fontsize="small")
     ax.set_title(title, fontsize="medium")
     fig.tight_layout()
     fig.savefig(out, format=fmt, dpi=150)
     return True
+
+
+def _scatter_by_class(
+    ax: Any, dataset: Dataset, points: dict[int | None, tuple[list[float], list[float]]]
+) -> None:
+    """Scatter each predicted class's points in its colour, with a legend when there are any."""
+    for index, (label, (xs, ys)) in enumerate(sorted(points.items(), key=lambda p: p[0] or 0)):
+        ax.scatter(
+            xs,
+            ys,
+            s=10,
+            alpha=0.6,
+            color=CLASS_COLOURS[index % len(CLASS_COLOURS)],
+            label=f"predicted {_label(dataset, label)}",
+        )
+    if points:
+        ax.legend(loc="best", fontsize="small")
 
 
 def _cell(value: Any) -> Any:
@@ -620,22 +627,9 @@ def _training_figure(
             (left, "median_jsd", "median attention JSD over seeds (nats)"),
             (right, "mean_tvd", "mean output TVD over seeds"),
         ):
-            points = _points(rows, lambda r, key=key: r.values.get(key))
-            for index, (cls, (xs, ys)) in enumerate(
-                sorted(points.items(), key=lambda p: p[0] or 0)
-            ):
-                ax.scatter(
-                    xs,
-                    ys,
-                    s=10,
-                    alpha=0.6,
-                    color=CLASS_COLOURS[index % len(CLASS_COLOURS)],
-                    label=f"predicted {_label(dataset, cls)}",
-                )
+            _scatter_by_class(ax, dataset, _points(rows, lambda r, key=key: r.values.get(key)))
             ax.set_xlabel("maximum attention weight (model under test)")
             ax.set_ylabel(label)
-            if points:
-                ax.legend(loc="best", fontsize="small")
         return
     ax = fig.subplots()
     found = training_table(dataset, table)["rows"]

@@ -254,20 +254,7 @@ def _shard_write(
     labels = dict(zip(ids, (int(p) for p in predicted), strict=True))
 
     def write() -> None:
-        Diagnostic.objects.bulk_create(
-            diagnostics,
-            batch_size=1000,
-            update_conflicts=True,
-            unique_fields=["model", "instance", "experiment"],
-            update_fields=[
-                "predicted_label",
-                "max_attention",
-                "values",
-                "parameters",
-                "job",
-                "updated_at",
-            ],
-        )
+        diagnostics_upsert(diagnostics)
         if "adversarial" not in values:
             return
         method_id = known_methods_ensure()[ADVERSARIAL_METHOD]
@@ -287,6 +274,24 @@ def _shard_write(
         )
 
     return write
+
+
+def diagnostics_upsert(rows: Sequence[Diagnostic]) -> None:
+    """Insert the rows, or replace those of the same model, instance and experiment."""
+    Diagnostic.objects.bulk_create(
+        rows,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["model", "instance", "experiment"],
+        update_fields=[
+            "predicted_label",
+            "max_attention",
+            "values",
+            "parameters",
+            "job",
+            "updated_at",
+        ],
+    )
 
 
 def _scalar(value: Any) -> Any:

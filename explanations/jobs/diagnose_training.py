@@ -39,6 +39,7 @@ from explanations.compute.diagnostics.wiegreffe_pinter import (
 )
 from explanations.compute.modes import evaluation_mode
 from explanations.compute.training import Example
+from explanations.jobs.diagnose import diagnostics_upsert
 from explanations.models import (
     ClassifierModel,
     Dataset,
@@ -296,20 +297,7 @@ def _unit_write(
                     job=job,
                 )
             )
-        Diagnostic.objects.bulk_create(
-            updated,
-            batch_size=1000,
-            update_conflicts=True,
-            unique_fields=["model", "instance", "experiment"],
-            update_fields=[
-                "predicted_label",
-                "max_attention",
-                "values",
-                "parameters",
-                "job",
-                "updated_at",
-            ],
-        )
+        diagnostics_upsert(updated)
         if adversary is not None and values["kept"] == key and kept_before != key:
             _store_adversary(model, adversary, parameters)
 
