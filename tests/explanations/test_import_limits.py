@@ -552,5 +552,5 @@ def test_the_demo_loader_re_runs_on_its_own_datasets(researcher, settings):
     first = [d.instances.count() for d in demo_datasets_ensure(owner=researcher)]
     before = row_counts()
     again = [d.instances.count() for d in demo_datasets_ensure(owner=researcher)]
-    assert again == first == [440, 220]
+    assert again == first == [1200, 700]
     assert row_counts() == before
