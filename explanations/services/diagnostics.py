@@ -53,7 +53,9 @@ DEFAULT_PARAMETERS: dict[str, dict[str, Any]] = {
     # W&P's protocol: up to 80 epochs, stopped after 10 without a lower training loss.
     "model_adversary": {
         "lambdas": [0.0001, 0.001, 0.01, 0.1, 1.0],
-        "kept_f1_drop": 0.02,
+        # the spread of held-out F1 across seeds on the demo BiLSTM was 0.854 to 0.908: a
+        # tighter bound than seed noise kept no adversary at all
+        "kept_f1_drop": 0.05,
         "epochs": 80,
         "patience": 10,
     },

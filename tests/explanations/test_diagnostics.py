@@ -185,7 +185,8 @@ def test_run_diagnostics_command(tiny):
         stdout=out,
         verbosity=0,
     )
-    assert "done, 24/24 instances; experiments permutation" in out.getvalue()
+    assert "done, 24/24 items" in out.getvalue()
+    assert "experiments permutation." in out.getvalue()
     assert Diagnostic.objects.filter(model=model, experiment="permutation").count() == 24
     with pytest.raises(CommandError, match="--parameters: expected a JSON object"):
         call_command(

@@ -114,12 +114,12 @@ def test_each_trained_model_is_a_shard_and_the_tables_are_stored(tiny):
     seeds = tables["seed_variance"].values["units"]
     assert [seeds[s]["macro_f1"] for s in ("1", "2")] == pytest.approx(expected.seed_f1.tolist())
 
-    # The adversary kept: the largest mean JSD among those within 0.02 of the model's F1.
+    # The adversary kept: the largest mean JSD among those within 0.05 of the model's F1.
     adversary = tables["model_adversary"].values
     eligible = {
         key: entry["mean_jsd"]
         for key, entry in adversary["units"].items()
-        if entry["macro_f1"] >= adversary["base"]["macro_f1"] - 0.02
+        if entry["macro_f1"] >= adversary["base"]["macro_f1"] - 0.05
     }
     assert adversary["kept"] == (max(eligible, key=eligible.get) if eligible else None)
     stored = Explanation.objects.filter(model=model, method__name="adversary_attention")

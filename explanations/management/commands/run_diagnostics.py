@@ -62,5 +62,6 @@ class Command(BaseCommand):
             self.stdout.write(f"Skipped {name}: {reason}")
         self.stdout.write(
             f"Job {job.pk} ({job.backend}): {job.status}, {job.done_items}/{job.total_items} "
-            f"instances; experiments {', '.join(job.parameters['experiments'])}."
+            "items (each instance once, and each held-out instance once per model trained); "
+            f"experiments {', '.join(job.parameters['experiments'])}."
         )
