@@ -81,7 +81,10 @@ def test_a_celery_worker_builds_the_queued_analysis(rated, settings):
             pass
     except OSError:
         pytest.skip("no Redis on 127.0.0.1:6379 (.ci/run starts one)")
-    broker = "redis://127.0.0.1:6379/14"
+    # The broker the other Celery worker test uses: the app keeps the producer pool it made
+    # for the first broker URL, so a second URL in the same test process sent the tasks to
+    # one Redis database while the worker listened on another, and the later test hung.
+    broker = "redis://127.0.0.1:6379/15"
     settings.CELERY_BROKER_URL = broker
     app.conf.update(broker_url=broker, result_backend=None, task_always_eager=False)
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):

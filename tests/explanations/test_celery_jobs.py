@@ -1,6 +1,7 @@
 """A real Celery worker on the local Redis computes a job and matches the in-process run."""
 
 import socket
+import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -48,7 +49,13 @@ def test_celery_worker_gives_same_scores_as_in_process(tmp_path, settings):
     settings.CELERY_BROKER_URL = broker
     app.conf.update(broker_url=broker, result_backend=None, task_always_eager=False)
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-        job = explanations_compute(model=model, dataset=dataset, methods=METHODS)
+        job = explanations_compute(model=model, dataset=dataset, methods=METHODS, wait=False)
+        # A deadline, not a wait without end: a worker that never gets the tasks fails here.
+        deadline = time.monotonic() + 300
+        while job.status not in (Job.Status.DONE, Job.Status.FAILED):
+            assert time.monotonic() < deadline, f"job {job.pk}: {job.done_shards} shards done"
+            time.sleep(0.5)
+            job.refresh_from_db()
     assert job.backend == "celery"
     assert job.status == Job.Status.DONE, job.error
     assert job.total_shards == 4
