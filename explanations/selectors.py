@@ -83,13 +83,18 @@ def model_access(user: User, name: str) -> ClassifierModel:
     return model
 
 
+def model_owned_by(user: User, model: ClassifierModel) -> bool:
+    """Return whether ``user`` may compute on ``model``: its owner, or staff."""
+    return model.owner_id == user.pk or bool(getattr(user, "is_staff", False))
+
+
 def model_access_for_write(user: User, name: str) -> ClassifierModel:
     """Return model ``name`` if ``user`` owns it (or is staff): computing on it writes to it.
 
     Raise Http404 when ``user`` cannot see it, PermissionDenied when they see it only.
     """
     model = model_access(user, name)
-    if model.owner_id != user.pk and not getattr(user, "is_staff", False):
+    if not model_owned_by(user, model):
         raise PermissionDenied(f"Only the owner of model {model.name} may compute on it.")
     return model
 

@@ -391,8 +391,7 @@ def model_attention(request: HttpRequest, name: str) -> HttpResponse:
             "jobs": Job.objects.filter(model=model, kind=Job.Kind.DIAGNOSE).order_by("-created_at")[
                 :10
             ],
-            "can_run": dataset is not None
-            and (model.owner_id == request.user.pk or request.user.is_staff),
+            "can_run": dataset is not None and selectors.model_owned_by(request.user, model),
         },
     )
 
