@@ -6,6 +6,7 @@ from django.test import Client
 from studies.models import Assignment, Participant, Response, Study, Trial
 from studies.services import responses
 from studies.services.invitations import invitations_create
+from tests.assets import external_assets
 
 from .factories import make_study
 from .flow import answer_all, consent_and_read, good_answer, trial_form
@@ -303,7 +304,7 @@ def test_trial_page_is_accessible_and_keyboard_ready(researcher, corpus):
     html = response.content.decode()
     assert '<meta name="viewport"' in html
     assert 'src="/static/studies/flow.js"' in html
-    assert "cdn" not in html.lower()
+    assert external_assets(html) == []
     assert html.count('data-key="') >= 7
     assert "<legend" in html
     assert '<label for="comment">' in html
