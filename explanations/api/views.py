@@ -5,6 +5,7 @@ from django.db.models import Count, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -233,10 +234,9 @@ class ClassifierModelViewSet(viewsets.ReadOnlyModelViewSet):
                     "jobs": serializers.JobSerializer(jobs[:10], many=True).data,
                 }
             )
-        if model.owner_id != request.user.pk and not request.user.is_staff:
-            return Response(
-                {"detail": f"Only the owner of model {model.name} may run diagnostics on it."},
-                status=status.HTTP_403_FORBIDDEN,
+        if not selectors.model_owned_by(request.user, model):  # type: ignore[arg-type]  # authenticated
+            raise PermissionDenied(
+                f"Only the owner of model {model.name} may run diagnostics on it."
             )
         body = serializers.DiagnosticsRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)

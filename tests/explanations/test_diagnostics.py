@@ -331,6 +331,16 @@ def test_api_runs_and_reads_diagnostics(
     other.force_authenticate(make_researcher("mallory"))
     assert other.get(url).status_code == 404
     assert other.post(url, {}, format="json").status_code == 404
+    dataset.is_public = True
+    dataset.save(update_fields=["is_public"])
+    assert other.get(url).status_code == 200  # a public dataset's model: seen, not run
+    refused = other.post(url, {"experiments": ["permutation"]}, format="json")
+    assert refused.status_code == 403
+    assert (
+        refused.json()["detail"]
+        == f"Only the owner of model {model.name} may run diagnostics on it."
+    )
+    assert Job.objects.filter(model=model, kind=Job.Kind.DIAGNOSE).count() == 1
 
 
 def test_export_writes_csv_figures_and_every_parameter(owned, tmp_path):
