@@ -493,6 +493,17 @@ class Participant(models.Model):
         return participant_pseudonym(self.study.pseudonym_secret, self.uid)
 
 
+# The outcome an ended session's status implies; a completed session's outcome also
+# depends on its attention checks, so it is decided where the session completes.
+OUTCOME_OF_STATUS: dict[str, str] = {
+    Participant.Status.COMPLETED: Participant.Outcome.COMPLETED,
+    Participant.Status.RETURNED: Participant.Outcome.RETURNED,
+    Participant.Status.TIMED_OUT: Participant.Outcome.TIMED_OUT,
+    Participant.Status.FULL: Participant.Outcome.FULL,
+    Participant.Status.SCREENED_OUT: Participant.Outcome.SCREENED_OUT,
+}
+
+
 class Assignment(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Q
 
-from .models import Participant, PaymentAction, Study, StudyItem
+from .models import OUTCOME_OF_STATUS, Participant, PaymentAction, Study, StudyItem
 from .privacy_selectors import pseudonyms_of
 
 # Prolific: "you may reject a submission if the participant fails two or more attention
@@ -35,14 +35,6 @@ REJECTION_MESSAGE = (
     "following Prolific's policy, reject submissions that fail two or more of them."
 )
 
-# Outcomes while the participant's own ``outcome`` is still empty: from the status.
-_OUTCOME_OF_STATUS: dict[str, str] = {
-    Participant.Status.COMPLETED: Participant.Outcome.COMPLETED,
-    Participant.Status.RETURNED: Participant.Outcome.RETURNED,
-    Participant.Status.TIMED_OUT: Participant.Outcome.TIMED_OUT,
-    Participant.Status.FULL: Participant.Outcome.FULL,
-    Participant.Status.SCREENED_OUT: Participant.Outcome.SCREENED_OUT,
-}
 IN_PROGRESS = "in_progress"
 DECLINED = "declined"
 
@@ -79,7 +71,7 @@ def outcome_of(participant: Participant) -> str:
         return participant.outcome
     if participant.status == Participant.Status.DECLINED:
         return DECLINED
-    return _OUTCOME_OF_STATUS.get(participant.status, IN_PROGRESS)
+    return OUTCOME_OF_STATUS.get(participant.status, IN_PROGRESS)
 
 
 def suggested_decision(*, source: str, outcome: str, attention_failed: int) -> tuple[str, str]:

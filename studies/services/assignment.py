@@ -29,6 +29,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from studies.models import (
+    OUTCOME_OF_STATUS,
     Assignment,
     Invitation,
     Participant,
@@ -347,18 +348,11 @@ def _assign(participant: Participant, study: Study, now: datetime) -> Assignment
 
 
 # The outcome (what the platform is told) of each way an assignment ends early.
-ENDED_OUTCOMES: dict[str, str] = {
-    Participant.Status.TIMED_OUT: Participant.Outcome.TIMED_OUT,
-    Participant.Status.RETURNED: Participant.Outcome.RETURNED,
-    Participant.Status.SCREENED_OUT: Participant.Outcome.SCREENED_OUT,
-}
-
-
 def _end(assignment: Assignment, status: str, participant_status: str, now: datetime) -> None:
     """End an active assignment and free its place in the list; answers stay."""
     Assignment.objects.filter(pk=assignment.pk).update(status=status, finished_at=now)
     Participant.objects.filter(pk=assignment.participant_id).update(
-        status=participant_status, outcome=ENDED_OUTCOMES[participant_status], ended_at=now
+        status=participant_status, outcome=OUTCOME_OF_STATUS[participant_status], ended_at=now
     )
     StudyList.objects.filter(pk=assignment.study_list_id).update(filled=F("filled") - 1)
 
@@ -374,7 +368,7 @@ def _participant_end(
         _end(assignment, assignment_status, participant_status, now)
     else:
         Participant.objects.filter(pk=participant.pk).update(
-            status=participant_status, outcome=ENDED_OUTCOMES[participant_status], ended_at=now
+            status=participant_status, outcome=OUTCOME_OF_STATUS[participant_status], ended_at=now
         )
 
 
