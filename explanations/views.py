@@ -1,5 +1,6 @@
 """Researcher pages for datasets, models, instances and their explanations."""
 
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -13,11 +14,11 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseNotModified,
     JsonResponse,
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import get_conditional_response
 from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET, require_POST
 
@@ -343,6 +344,20 @@ def model_scores(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
+def _svg_revalidated(request: HttpRequest, version: str, draw: Callable[[], str]) -> HttpResponse:
+    """Return the SVG ``draw()`` makes, or 304 when the browser holds ``version`` already.
+
+    Private (a researcher's own results): revalidated on every view, drawn only when changed.
+    """
+    etag = quote_etag(version)
+    response = get_conditional_response(request, etag=etag) or HttpResponse(
+        draw(), content_type="image/svg+xml"
+    )
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
 @login_required
 @require_GET
 def model_agreement_plot(request: HttpRequest, name: str) -> HttpResponse:
@@ -358,20 +373,14 @@ def model_agreement_plot(request: HttpRequest, name: str) -> HttpResponse:
     version = attention_agreement_version(model, dataset, cover)
     if version is None:
         raise Http404("No agreement scores with attention on these instances yet.")
-    etag = quote_etag(version)
-    response: HttpResponse
-    if etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
-        response = HttpResponseNotModified()
-    else:
-        svg = agreement_plot_svg(
+    return _svg_revalidated(
+        request,
+        version,
+        lambda: agreement_plot_svg(
             attention_agreement(model, dataset, cover),
             title=f"{model.name}: agreement with attention ({cover.label})",
-        )
-        response = HttpResponse(svg, content_type="image/svg+xml")
-    response["ETag"] = etag
-    # Private (the researcher's own scores); revalidated on every view, answered by 304.
-    response["Cache-Control"] = "private, no-cache"
-    return response
+        ),
+    )
 
 
 @login_required
@@ -445,16 +454,9 @@ def model_attention_plot(request: HttpRequest, name: str, experiment: str) -> Ht
     version = diagnostics_version(model, dataset, experiment) if dataset is not None else None
     if dataset is None or version is None:
         raise Http404(f"No {experiment} diagnostics stored yet.")
-    etag = quote_etag(version)
-    response: HttpResponse
-    if etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
-        response = HttpResponseNotModified()
-    else:
-        svg = diagnostic_figure_svg(model, dataset, experiment)
-        response = HttpResponse(svg, content_type="image/svg+xml")
-    response["ETag"] = etag
-    response["Cache-Control"] = "private, no-cache"
-    return response
+    return _svg_revalidated(
+        request, version, lambda: diagnostic_figure_svg(model, dataset, experiment)
+    )
 
 
 @login_required
