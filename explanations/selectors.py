@@ -36,11 +36,15 @@ def instances_visible_to(user: User) -> QuerySet[Instance]:
 
 
 def models_visible_to(user: User) -> QuerySet[ClassifierModel]:
-    """Return models trained on a visible dataset, or owned by ``user``."""
+    """Return models of a visible dataset, and ``user``'s own models that have no dataset.
+
+    A model shows its dataset's name, instances and scores, so it follows its dataset even
+    for its owner: once a dataset's owner stops sharing it, a model on it is hidden too.
+    """
     if not user.is_authenticated:
         return ClassifierModel.objects.none()
     return ClassifierModel.objects.filter(
-        Q(dataset__in=_visible_dataset_ids(user)) | Q(owner=user)
+        Q(dataset__in=_visible_dataset_ids(user)) | Q(owner=user, dataset__isnull=True)
     ).distinct()
 
 
@@ -53,9 +57,21 @@ def scores_visible_to(user: User) -> QuerySet[Score]:
 
 
 def jobs_visible_to(user: User) -> QuerySet[Job]:
+    """Return the jobs ``user`` started, and those whose dataset and model they may see.
+
+    A job names its model and dataset: both must be visible (a job of someone's private
+    model on a public dataset is not).
+    """
     if not user.is_authenticated:
         return Job.objects.none()
-    return Job.objects.filter(Q(dataset__in=_visible_dataset_ids(user)) | Q(created_by=user))
+    visible_models = models_visible_to(user).values("pk")
+    return Job.objects.filter(
+        Q(created_by=user)
+        | (
+            Q(dataset__in=_visible_dataset_ids(user))
+            & (Q(model__isnull=True) | Q(model__in=visible_models))
+        )
+    )
 
 
 def dataset_access(user: User, name: str) -> Dataset:

@@ -339,7 +339,9 @@ def model_scores(request: HttpRequest, name: str) -> HttpResponse:
             "agreement": attention_agreement_version(model, dataset, cover) is not None,
             # the plot covers what the table covers
             "agreement_url": f"{plot_url}?{urlencode({'cover': cover.key})}",
-            "jobs": Job.objects.filter(model=model).order_by("-created_at")[:10],
+            "jobs": selectors.jobs_visible_to(request.user)
+            .filter(model=model)
+            .order_by("-created_at")[:10],
         },
     )
 
@@ -397,9 +399,9 @@ def model_attention(request: HttpRequest, name: str) -> HttpResponse:
             "dataset": dataset,
             "summary": summary,
             "experiments": Diagnostic.Experiment.choices,
-            "jobs": Job.objects.filter(model=model, kind=Job.Kind.DIAGNOSE).order_by("-created_at")[
-                :10
-            ],
+            "jobs": selectors.jobs_visible_to(request.user)
+            .filter(model=model, kind=Job.Kind.DIAGNOSE)
+            .order_by("-created_at")[:10],
             "can_run": dataset is not None and selectors.model_owned_by(request.user, model),
         },
     )

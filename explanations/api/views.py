@@ -225,7 +225,11 @@ class ClassifierModelViewSet(viewsets.ReadOnlyModelViewSet):
             for entry in summary["experiments"].values():
                 entry["table"].pop("display", None)
                 entry.get("instance_table", {}).pop("display", None)
-            jobs = Job.objects.filter(model=model, kind=Job.Kind.DIAGNOSE).order_by("-created_at")
+            jobs = (
+                selectors.jobs_visible_to(request.user)
+                .filter(model=model, kind=Job.Kind.DIAGNOSE)
+                .order_by("-created_at")
+            )
             return Response(
                 {
                     "model": model.name,

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Count
 
 from analysis.compute.latin_square import latin_square_lists
+from explanations import selectors as explanation_selectors
 from explanations.models import (
     ClassifierModel,
     Dataset,
@@ -477,6 +478,11 @@ def study_duplicate(*, study: Study, actor: User) -> Study:
     one claim the other's pay. Raise Http404 if ``actor`` may not see ``study``.
     """
     source = selectors.study_access(actor, study.pk)
+    # The copy samples its items again: from data the actor may still see, as a new design.
+    if not explanation_selectors.datasets_visible_to(actor).filter(pk=source.dataset_id).exists():
+        raise ValidationError({"dataset": "its dataset is no longer shared with you"})
+    if not explanation_selectors.models_visible_to(actor).filter(pk=source.model_id).exists():
+        raise ValidationError({"model": "its model is no longer visible to you"})
     design = design_of(source)
     design.name = f"Copy of {source.name}"[: Study._meta.get_field("name").max_length]
     design.completion_code = None
