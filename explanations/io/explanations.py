@@ -8,13 +8,12 @@ explanation's extras; ``words`` must be the instance's number of explained token
 """
 
 import json
-import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .limits import nul_at, nul_message
+from .limits import finite, json_object_problem
 from .lines import json_objects
 from .problems import ProblemCollector
 
@@ -101,8 +100,8 @@ def iter_explanations(
             bad = next(i for i, x in enumerate(scores) if type(x) not in NUMBER_TYPES)
             problems.add(line, "scores", f"item {bad} is {scores[bad]!r}; expected a finite number")
             continue
-        if not math.isfinite(sum(scores)):
-            bad_items = [i for i, x in enumerate(scores) if not math.isfinite(x)]
+        if not finite(sum(scores)):
+            bad_items = [i for i, x in enumerate(scores) if not finite(x)]
             if bad_items:
                 problems.add(
                     line,
@@ -118,12 +117,9 @@ def iter_explanations(
                 f"has {len(scores)} scores; expected {n_tokens}, one per token of instance {ext!r}",
             )
             continue
-        if not isinstance(params, dict):
-            problems.add(line, "params", f"expected a JSON object, got {type(params).__name__}")
-            continue
-        position = nul_at(params)
-        if position:
-            problems.add(line, "params", nul_message(position))
+        message = json_object_problem(params)
+        if message:
+            problems.add(line, "params", message)
             continue
         extras = _seen_words(obj, n_tokens, line, problems)
         if extras is None:

@@ -8,6 +8,8 @@ them. :class:`TextLimits` carries the configurable limits on one instance's size
 service fills it from settings); ``None`` means unlimited.
 """
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +17,9 @@ MAX_ID_LENGTH = 200
 """``Instance.external_id`` max_length."""
 MAX_SPLIT_LENGTH = 20
 """``Instance.split`` max_length."""
+MIN_STORED_INT = -(2**63)
+MAX_STORED_INT = 2**64 - 1
+"""The integers stored JSON holds (orjson writes 64-bit signed and unsigned ones)."""
 CSV_FIELD_LIMIT = 131_072
 """Python's default ``csv.field_size_limit()``: CSV cells are read up to this length, or up
 to the characters-per-text limit when that is larger."""
@@ -28,28 +33,66 @@ class TextLimits:
     max_chars: int | None = None
 
 
+def _first(value: Any, where: str, found: Callable[[Any, str], str | None]) -> str | None:
+    """Return ``found(x, where)`` of the first string or number ``x`` in a JSON value that
+    has an answer (keys included), naming the path to it; None when none has."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            answer = _first(str(key), f"{where}key {_short(key)}: ", found)
+            answer = answer or _first(item, f"{where}key {_short(key)}, ", found)
+            if answer:
+                return answer
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            answer = _first(item, f"{where}item {index}, ", found)
+            if answer:
+                return answer
+        return None
+    return found(value, where)
+
+
+def _nul_in(value: Any, where: str) -> str | None:
+    if not isinstance(value, str):
+        return None
+    index = value.find("\x00")
+    return None if index < 0 else f"{where}position {index}"
+
+
 def nul_at(value: Any, where: str = "") -> str | None:
     """Return where in ``value`` (a JSON value) a NUL character is, or None when there is none.
 
     The answer names the position in a string (``"position 3"``) or the path to a nested
     key or item (``"key 'baseline', position 0"``), so the message points at it.
     """
-    if isinstance(value, str):
-        index = value.find("\x00")
-        return None if index < 0 else f"{where}position {index}"
-    if isinstance(value, dict):
-        for key, item in value.items():
-            # JSON keys are strings; a NUL in one is reported like one in a value.
-            found = nul_at(str(key), f"{where}key {_short(key)}: ")
-            found = found or nul_at(item, f"{where}key {_short(key)}, ")
-            if found:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = nul_at(item, f"{where}item {index}, ")
-            if found:
-                return found
+    return _first(value, where, _nul_in)
+
+
+def finite(number: float) -> bool:
+    """Return whether ``number`` is finite as a float: an int beyond a float's range is not."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
+
+
+def _unstorable_number(value: Any, where: str) -> str | None:
+    if type(value) is int and not MIN_STORED_INT <= value <= MAX_STORED_INT:
+        return f"{where}an integer of {len(str(abs(value))):,} digits"
     return None
+
+
+def unstorable_number_at(value: Any, where: str = "") -> str | None:
+    """Return which integer in ``value`` (a JSON value) is beyond 64 bits, or None.
+
+    JSON allows any integer; the stored JSON (written with orjson) holds 64-bit ones.
+    """
+    return _first(value, where, _unstorable_number)
+
+
+def unstorable_number_message(position: str) -> str:
+    """Return the message for an integer beyond 64 bits found at ``position``."""
+    return f"has {position}; expected integers of at most 64 bits"
 
 
 def nul_message(position: str) -> str:
@@ -88,3 +131,16 @@ def _short(value: Any, width: int = 40) -> str:
     """Return ``repr(value)`` cut to about ``width`` characters, for messages."""
     text = repr(value)
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def json_object_problem(value: Any) -> str | None:
+    """Return why ``value`` cannot be stored as a JSON object field, or None when it can."""
+    if not isinstance(value, dict):
+        return f"expected a JSON object, got {type(value).__name__}"
+    position = nul_at(value)
+    if position:
+        return nul_message(position)
+    position = unstorable_number_at(value)
+    if position:
+        return unstorable_number_message(position)
+    return None

@@ -23,7 +23,6 @@ special tokens and a pair's context get no word, a word with no piece in the inp
 unseen and scores 0.
 """
 
-import math
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ import numpy as np
 
 from explanations.compute.hf.alignment import POOLINGS, WordPieces, pool_words
 
-from .limits import nul_at, nul_message
+from .limits import finite, json_object_problem, nul_at, nul_message
 from .lines import json_objects
 from .problems import ProblemCollector
 
@@ -129,12 +128,9 @@ def iter_subword_lines(
             )
             continue
         params = obj.get("params", {})
-        if not isinstance(params, dict):
-            problems.add(line, "params", f"expected a JSON object, got {type(params).__name__}")
-            continue
-        position = nul_at(params)
-        if position:
-            problems.add(line, "params", nul_message(position))
+        message = json_object_problem(params)
+        if message:
+            problems.add(line, "params", message)
             continue
         if not _pooling_ok(params, line, problems):
             continue
@@ -336,11 +332,7 @@ def _numbers(value: Any, field: str, line: int, problems: ProblemCollector) -> l
         problems.add(line, field, f"expected a list of numbers, got {type(value).__name__}")
         return None
     bad = next(
-        (
-            i
-            for i, x in enumerate(value)
-            if type(x) not in NUMBER_TYPES or (type(x) is float and not math.isfinite(x))
-        ),
+        (i for i, x in enumerate(value) if type(x) not in NUMBER_TYPES or not finite(x)),
         None,
     )
     if bad is not None:

@@ -22,6 +22,7 @@ from explanations.compute.attention_debate import (
     TRANSFORMER_SKIPPED,
     huggingface_skipped,
 )
+from explanations.io.limits import finite
 from explanations.models import ClassifierModel, Dataset, Diagnostic, Job
 
 from .jobs import job_create, job_run
@@ -229,8 +230,17 @@ def diagnostics_parameters(
                 f"{', '.join(MLP_EMBEDDINGS)}, got {start!r}"
             )
     minimum = {"permutations": 1, "candidates": 1, "seeds": 1, "epochs": 1, "patience": 1}
-    # each seed, each epoch is a model trained: bounds on a job's work
-    maximum = {"seeds": 32, "epochs": 500}
+    # Bounds on a job's work (each seed, each epoch is a model trained; each permutation,
+    # candidate and step a pass over every instance) and on what a random generator takes.
+    maximum = {
+        "seeds": 32,
+        "epochs": 500,
+        "patience": 500,
+        "permutations": 10_000,
+        "candidates": 100,
+        "steps": 10_000,
+        "seed": 2**32 - 1,
+    }
     for experiment, values in resolved.items():
         for name, value in values.items():
             numbers = value if isinstance(value, list) else [value]
@@ -267,13 +277,13 @@ def _checked(field: str, default: Any, value: Any) -> Any:
             or any(isinstance(v, bool) or not isinstance(v, int | float) for v in value)
         ):
             raise ValueError(f"{field}: expected a non-empty list of numbers, got {value!r}")
-        if any(v != v or v in (float("inf"), float("-inf")) for v in value):
+        if not all(finite(v) for v in value):
             raise ValueError(f"{field}: expected finite numbers, got {value!r}")
         return sorted({float(v) for v in value})
     if isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"{field}: expected a number, got {value!r}")
-        if value != value or value in (float("inf"), float("-inf")):
+        if not finite(value):
             raise ValueError(f"{field}: expected a finite number, got {value!r}")
         return float(value)
     if not isinstance(value, str):
