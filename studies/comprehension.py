@@ -17,6 +17,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from studies.types.answers import whole_number
+
 ATTEMPTS = 2
 MAX_QUESTIONS = 20
 MAX_OPTIONS = 10
@@ -131,10 +133,11 @@ def grade(checks: Sequence[Mapping[str, Any]], data: Mapping[str, Any]) -> Grade
         if not raw:
             errors[check["key"]] = "Please choose an answer."
             continue
-        if not raw.isdecimal() or int(raw) >= len(check["options"]):
+        index = whole_number(raw)
+        if index is None or index >= len(check["options"]):
             errors[check["key"]] = f"Expected one of the {len(check['options'])} options."
             continue
-        answers[check["key"]] = int(raw)
+        answers[check["key"]] = index
     if errors:
         raise ValidationError(errors)
     wrong = [c["key"] for c in checks if answers[c["key"]] != c["answer"]]

@@ -36,6 +36,7 @@ from .services.preregistration import (
     measure_choices,
     preregistration_errors,
 )
+from .types.answers import whole_number
 from .types.base import Option, StudyType, get_type, type_choices
 
 QUESTION_HELP = (
@@ -51,9 +52,10 @@ def parse_positions(raw: str, field: str) -> list[int]:
         part = part.strip()
         if not part:
             continue
-        if not part.isdecimal() or int(part) < 1:
-            raise ValidationError(f"{field}: {part!r} is not a position (1, 2, 3...)")
-        positions.append(int(part))
+        position = whole_number(part)
+        if position is None or position < 1:
+            raise ValidationError(f"{field}: {part[:20]!r} is not a position (1, 2, 3...)")
+        positions.append(position)
     return positions
 
 

@@ -51,7 +51,7 @@ def _client_ms(raw: Any) -> int | None:
         return None
     try:
         value = round(float(raw))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # not a number, or infinite
         return None
     return value if 0 <= value <= MAX_CLIENT_MS else None
 

@@ -36,6 +36,18 @@ def _raw(data: Mapping[str, Any], field: str) -> str:
     return "" if value is None else str(value).strip()
 
 
+MAX_DIGITS = 9
+"""Digits of the largest whole number a form field takes (an option, a rating, a position)."""
+
+
+def whole_number(raw: str) -> int | None:
+    """Return ``raw`` as a whole number >= 0, or None unless it is 1 to 9 decimal digits.
+
+    The length is checked first: ``int()`` of thousands of digits raises, and is slow.
+    """
+    return int(raw) if 0 < len(raw) <= MAX_DIGITS and raw.isdecimal() else None
+
+
 def clean_label(
     data: Mapping[str, Any], label_names: Sequence[str], *, field: str = "label"
 ) -> int:
@@ -44,9 +56,10 @@ def clean_label(
     names = ", ".join(label_names)
     if not raw:
         raise ValidationError(f"Please choose one of the labels ({names}).")
-    if not raw.isdecimal() or int(raw) >= len(label_names):
+    index = whole_number(raw)
+    if index is None or index >= len(label_names):
         raise ValidationError(f"The label must be one of {names}; got {raw[:20]!r}.")
-    return int(raw)
+    return index
 
 
 def clean_scale(data: Mapping[str, Any], field: str, points: int, what: str) -> int:
@@ -54,11 +67,12 @@ def clean_scale(data: Mapping[str, Any], field: str, points: int, what: str) -> 
     raw = _raw(data, field)
     if not raw:
         raise ValidationError(f"Please choose {what} (1 to {points}).")
-    if not raw.isdecimal() or not 1 <= int(raw) <= points:
+    rating = whole_number(raw)
+    if rating is None or not 1 <= rating <= points:
         raise ValidationError(
             f"{what[0].upper()}{what[1:]} must be a whole number from 1 to {points}; got {raw[:20]!r}."
         )
-    return int(raw)
+    return rating
 
 
 def scale_points(points: int) -> list[int]:

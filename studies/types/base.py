@@ -53,6 +53,7 @@ Every snapshot passed to these methods is the frozen copy stored on ``StudyItem.
 (see :mod:`studies.services.snapshots`), of the shape :class:`studies.contracts.Snapshot`.
 """
 
+import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from random import Random
@@ -160,6 +161,8 @@ class Option:
                 value = self.kind(str(value).strip())
             except ValueError:
                 raise wrong from None
+            if not math.isfinite(value):  # "nan" and "inf" are floats
+                raise wrong
             if (self.low is not None and value < self.low) or (
                 self.high is not None and value > self.high
             ):

@@ -89,8 +89,12 @@ def parse_edits(raw: str | Sequence[Any]) -> list[dict[str, str]]:
                 raise ValidationError(
                     f"option edits, line {number}: not JSON ({exc.msg})"
                 ) from None
-    else:
+    elif isinstance(raw, list | tuple):
         rows = list(enumerate(raw, start=1))
+    else:
+        raise ValidationError(
+            f"option edits: expected JSON lines or a list of objects, got {type(raw).__name__}"
+        )
     if len(rows) > MAX_EDITS:
         raise ValidationError(f"option edits: at most {MAX_EDITS} edits, got {len(rows)}")
     edits: list[dict[str, str]] = []

@@ -105,8 +105,12 @@ def parse_criteria(raw: str | Sequence[Any], *, required: bool = False) -> list[
                 rows.append(
                     (number, {"key": key.strip(), "prompt": prompt.strip()} if sep else line)
                 )
-    else:
+    elif isinstance(raw, list | tuple):
         rows = list(enumerate(raw, start=1))
+    else:
+        raise ValidationError(
+            f"option criteria: expected text or a list of criteria, got {type(raw).__name__}"
+        )
     criteria: list[dict[str, str]] = []
     for number, row in rows:
         if not (

@@ -159,6 +159,7 @@ def _design_page(request: HttpRequest, study: Study | None) -> HttpResponse:
         request,
         "studies/researcher/study_form.html",
         {"form": form, "study": study, "kind": get_type(choice["study_type"]), **choice},
+        status=400 if request.method == "POST" else 200,  # a POST here was refused
     )
 
 

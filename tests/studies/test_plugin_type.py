@@ -71,7 +71,7 @@ def test_a_plugin_type_runs_from_design_to_bundle(plugin, client, researcher, co
     ).content.decode()
     assert "Fewest words to show highlighted" in page
     bad = client.post(reverse("studies:study-new"), design_form(dataset, model, min_words="99"))
-    assert bad.status_code == 200
+    assert bad.status_code == 400
     created = client.post(
         reverse("studies:study-new"), design_form(dataset, model, question="Right words?")
     )

@@ -174,7 +174,7 @@ def test_the_form_names_a_bad_plan_field(corpus, researcher):
         "/studies/new/",
         plan_form(dataset, model, intended_user="other", level="2"),
     )
-    assert page.status_code == 200
+    assert page.status_code == 400
     errors = page.context["form"].errors
     assert "describe the intended user" in errors["intended_user_other"][0]
     assert "level" in errors

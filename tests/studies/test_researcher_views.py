@@ -149,7 +149,7 @@ def test_design_errors_are_shown_on_the_form(researcher, corpus):
     web = Client()
     web.force_login(researcher)
     too_many = web.post("/studies/new/", design_form(dataset, model, n_items="500"))
-    assert too_many.status_code == 200
+    assert too_many.status_code == 400
     assert b"the design needs" in too_many.content
     one_method = web.post("/studies/new/", design_form(dataset, model, methods=["gradient"]))
     assert b"needs at least 2 methods" in one_method.content

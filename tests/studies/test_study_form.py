@@ -61,7 +61,7 @@ def test_only_methods_with_explanations_are_offered_and_others_refused_by_name(w
     refused = web.post(
         "/studies/new/", design_form(dataset, model, methods=["gradient", "integrated_gradients"])
     )
-    assert refused.status_code == 200
+    assert refused.status_code == 400
     text = refused.content.decode()
     assert (
         f"method integrated_gradients has no explanations by model {model.name} on dataset "

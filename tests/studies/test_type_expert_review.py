@@ -299,7 +299,7 @@ def test_the_design_page_takes_and_shows_the_review_options(client, researcher, 
     refused = client.post(
         reverse("studies:study-new"), form | {"expert_review__criteria": "Bad: x"}
     )
-    assert refused.status_code == 200
+    assert refused.status_code == 400
     assert "expected &#x27;key: statement&#x27;" in refused.content.decode()
 
 
