@@ -159,6 +159,9 @@ def entry(request: HttpRequest, study_uid: uuid.UUID) -> HttpResponse:
         return step_redirect(current)
     else:
         ids = EntryIds(source=Participant.Source.ANONYMOUS)
+    if any("\x00" in value for value in asdict(ids).values()):
+        # No platform issues such ids, and PostgreSQL text cannot hold them.
+        return message(request, "This link is not valid", "Its ids contain a NUL character.", 400)
     known = _arrive(request, study, ids, current=current)
     if known is not None:
         return known

@@ -238,3 +238,20 @@ def test_a_prolific_id_is_bound_to_its_session_id(researcher, corpus):
     last = answer_all(client, client.get(_prolific(study, "pid-9", "se-1"), follow=True))
     assert client.get(last["Location"]).status_code == 302
     assert Client().get(_prolific(study, "pid-9", "se-2")).status_code == 409
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "PROLIFIC_PID=5f3a%00x&STUDY_ID=st-1&SESSION_ID=se-1",
+        "PROLIFIC_PID=5f3a&STUDY_ID=st-1&SESSION_ID=se%001",
+        "assignmentId=a%001&workerId=w-1&hitId=h-1&turkSubmitTo=https://www.mturk.com",
+    ],
+)
+def test_an_entry_link_with_a_nul_in_its_ids_is_refused_on_every_backend(researcher, corpus, query):
+    """PostgreSQL text cannot hold NUL: such a link gets a 400 page, not a 500 (nor a row)."""
+    study = _study(researcher, corpus, sources=["prolific", "mturk"])
+    refused = Client().get(f"/s/{study.uid}/?{query}")
+    assert refused.status_code == 400
+    assert b"Its ids contain a NUL character." in refused.content
+    assert not Participant.objects.filter(study=study).exists()
