@@ -492,8 +492,10 @@ def test_the_page_says_what_an_imported_model_skips_and_why(
     from django.urls import reverse
 
     model, dataset = imported
-    model.owner = researcher
+    # A model follows its dataset's visibility, for its owner too: both are the researcher's.
+    model.owner = dataset.owner = researcher
     model.save(update_fields=["owner"])
+    dataset.save(update_fields=["owner"])
     diagnostics_run(model=model, dataset=dataset)
     client.force_login(researcher)
     page = client.get(reverse("explanations:model-attention", args=[model.name])).content.decode()
