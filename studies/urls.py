@@ -51,7 +51,7 @@ researcher_patterns = [
 participant_patterns = [
     path("<uuid:study_uid>/", entry.entry, name="entry"),
     path("<uuid:study_uid>/join/<str:token>/", entry.join, name="join"),
-    path("invite/<str:token>/", entry.invitation_entry, name="invitation"),
+    path("invite/<slug:token>/", entry.invitation_entry, name="invitation"),
     path("p/<uuid:uid>/", participant.resume, name="resume"),
     path("p/<uuid:uid>/consent/", participant.consent, name="consent"),
     path("p/<uuid:uid>/instructions/", participant.instructions, name="instructions"),
@@ -61,7 +61,7 @@ participant_patterns = [
     path("p/<uuid:uid>/done/", participant.done, name="done"),
     path("p/<uuid:uid>/ended/", participant.ended, name="ended"),
     path("p/<uuid:uid>/withdraw/", participant.withdraw, name="withdraw"),
-    path("adjudicate/<str:token>/", adjudication.adjudication_for_lead, name="adjudicate"),
+    path("adjudicate/<slug:token>/", adjudication.adjudication_for_lead, name="adjudicate"),
 ]
 
 urlpatterns = [

@@ -25,6 +25,10 @@ from explanations.uploads import upload_spool
 from . import filters, serializers
 from .pagination import LongRowPagination
 
+# A name in a URL: DRF's default (no slash, no dot), and no NUL, which the database
+# cannot compare against text (PostgreSQL raises instead of finding nothing).
+NAME_IN_URL = "[^/.\\x00]+"
+
 
 def import_failed_response(exc: ImportFailed, filename: str) -> Response:
     """Return a 400 listing every problem with the uploaded file's name, line and field."""
@@ -52,6 +56,7 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = serializers.DatasetSerializer
     lookup_field = "name"
+    lookup_value_regex = NAME_IN_URL
 
     def get_queryset(self) -> QuerySet[Dataset]:
         return (
@@ -126,6 +131,7 @@ class ClassifierModelViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = serializers.ClassifierModelSerializer
     filterset_class = filters.ClassifierModelFilter
     lookup_field = "name"
+    lookup_value_regex = NAME_IN_URL
 
     def get_queryset(self) -> QuerySet[ClassifierModel]:
         return selectors.models_visible_to(self.request.user).select_related("dataset")

@@ -22,6 +22,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from explanations.io.limits import json_object_problem
 from explanations.models import ClassifierModel, Dataset
 
 if TYPE_CHECKING:
@@ -125,6 +126,9 @@ def model_import(
         )
     card = inspect_model_folder(Path(path))
     label_order = _label_order(dataset, card.id2label, label_map)
+    problem = json_object_problem(_model_config(card, label_order, {}, pair=dataset.is_pair))
+    if problem:  # config.json's text is stored in the model card (jsonb: no NUL)
+        raise ValueError(f"{path}/config.json: the model card {problem}")
 
     store = destination.parent
     store.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from explanations.io.limits import nul_at, nul_message
 from studies.models import Adjudication, Invitation, Response, Study, StudyItem
 from studies.types.base import get_type
 
@@ -45,9 +46,9 @@ def adjudication_record(
     if (invitation is None) == (user is None):
         raise ValidationError("an adjudication is made by the lead reviewer or the researcher")
     key = (idempotency_key or "").strip()
-    if not key or len(key) > MAX_KEY:
+    if not key or len(key) > MAX_KEY or "\x00" in key:
         raise ValidationError(
-            f"every decision needs an idempotency key of 1 to {MAX_KEY} characters"
+            f"every decision needs an idempotency key of 1 to {MAX_KEY} characters, no NUL"
         )
     stored = list(Adjudication.objects.filter(idempotency_key=key, study=study))
     if stored:
@@ -75,6 +76,8 @@ def adjudication_record(
             errors[method] = f"flag {decision.flag!r}: expected one of {', '.join(flags)}"
         elif len(decision.comment) > MAX_COMMENT:
             errors[method] = f"keep the comment under {MAX_COMMENT} characters"
+        elif position := nul_at(decision.comment):
+            errors[method] = f"the comment {nul_message(position)}"
     if errors:
         raise ValidationError(errors)
     rows = [

@@ -14,7 +14,7 @@ one list; with ``k`` participants per list, each item x method is judged ``k`` t
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from random import Random
 from typing import Any
 
@@ -25,6 +25,7 @@ from django.db.models import Count
 
 from analysis.compute.latin_square import latin_square_lists
 from explanations import selectors as explanation_selectors
+from explanations.io.limits import nul_at, nul_message
 from explanations.models import (
     ClassifierModel,
     Dataset,
@@ -146,6 +147,11 @@ def _clean(design: StudyDesign) -> dict[str, Any]:
     if design.completion_code is not None and not design.completion_code.strip():
         errors["completion_code"] = "must not be blank"
     _check_codes(design, errors)
+    for name, value in vars(design).items():
+        # PostgreSQL text and jsonb cannot hold NUL; the REST API's dict fields let one in.
+        position = nul_at(asdict(value) if isinstance(value, Preregistration) else value)
+        if position and name not in {"dataset", "model"}:
+            errors.setdefault(name, nul_message(position))
     try:
         design.comprehension_checks = comprehension.parse_checks(design.comprehension_checks)
     except ValidationError as exc:
@@ -156,9 +162,13 @@ def _clean(design: StudyDesign) -> dict[str, Any]:
     _check_positions("attention_check_positions", design.attention_check_positions)
     _check_positions("gold_positions", design.gold_positions)
     try:
-        return kind.clean_options(design.type_options)
+        options = kind.clean_options(design.type_options)
     except ValidationError as exc:
         raise ValidationError({"type_options": exc.messages}) from exc
+    position = nul_at(options)  # e.g. imported edits' JSON lines decode "\u0000" into one
+    if position:
+        raise ValidationError({"type_options": nul_message(position)})
+    return options
 
 
 def _check_codes(design: StudyDesign, errors: dict[str, str]) -> None:

@@ -171,6 +171,9 @@ def _clean_answers(participant: Participant, data: Mapping[str, Any]) -> dict[in
             if len(raw) > MAX_TEXT:
                 errors[item.key] = f"Please keep the answer under {MAX_TEXT} characters."
                 continue
+            if "\x00" in raw:  # an invisible control character PostgreSQL cannot store
+                errors[item.key] = "Please remove the NUL character (\\u0000) from the answer."
+                continue
             values[item.pk] = raw
     if errors:
         raise ValidationError(errors)

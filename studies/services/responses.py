@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from explanations.io.limits import nul_at, nul_message
 from studies.models import Assignment, Participant, Response, Study, Trial
 from studies.types.base import get_type
 
@@ -82,8 +83,10 @@ def response_submit(
     """
     now = now or timezone.now()
     key = (idempotency_key or "").strip()
-    if not key or len(key) > MAX_KEY:
-        raise Rejected(f"Every answer needs an idempotency key of 1 to {MAX_KEY} characters.")
+    if not key or len(key) > MAX_KEY or "\x00" in key:
+        raise Rejected(
+            f"Every answer needs an idempotency key of 1 to {MAX_KEY} characters, no NUL."
+        )
     try:
         with transaction.atomic():
             assignment = _assignment_locked(participant)
@@ -171,6 +174,9 @@ def _store(
         value = kind.clean_answer(view, data)
     except ValidationError as exc:
         raise Rejected(" ".join(exc.messages), status=400) from exc
+    position = nul_at(value)  # e.g. in a comment: PostgreSQL's jsonb cannot hold it
+    if position:
+        raise Rejected(f"The answer {nul_message(position)}.", status=400)
     response = Response.objects.create(
         trial=trial,
         participant=participant,
