@@ -181,11 +181,16 @@ def attention_agreement_version(
 def attention_agreement(
     model: ClassifierModel, dataset: Dataset, cover: Coverage | None = None
 ) -> dict[str, list[float]]:
-    """Return, per method, the per-instance Kendall tau with the attention explanation."""
+    """Return, per method, the per-instance Kendall tau with the attention explanation.
+
+    Values are in the dataset's instance order: the plot (and its ETag's promise) is the
+    same on every database, whatever order rows come back in.
+    """
     taus: dict[str, list[float]] = {}
-    for method, value in _agreement_scores(model, dataset, cover).values_list(
-        "explanation__method__name", "value"
-    ):
+    scores = _agreement_scores(model, dataset, cover).order_by(
+        "explanation__instance__position", "explanation__instance_id"
+    )
+    for method, value in scores.values_list("explanation__method__name", "value"):
         if value is not None:
             taus.setdefault(method, []).append(value)
     return dict(sorted(taus.items()))

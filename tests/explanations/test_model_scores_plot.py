@@ -27,13 +27,14 @@ def scored(tmp_path, researcher):
                 {"instance": i.external_id, "method": method, "scores": [0.1] * len(i.tokens)}
             )
             + "\n"
-            for i in dataset.instances.all()
+            for i in dataset.instances.order_by("position")
             for method in ("attention", "gradient")
         )
     )
     explanations_import(path=path, model_name="m", dataset=dataset)
     model = ClassifierModel.objects.get(name="m")
-    for k, explanation in enumerate(Explanation.objects.filter(method__name="gradient")):
+    gradient = Explanation.objects.filter(method__name="gradient").order_by("instance__position")
+    for k, explanation in enumerate(gradient):
         Score.objects.create(
             explanation=explanation,
             metric="agreement_tau:attention",
@@ -85,7 +86,9 @@ def test_another_researcher_cannot_fetch_the_plot(client, make_researcher, score
 def test_the_plot_covers_what_the_table_covers(client, researcher, scored):
     """Held out, or one split: the plot's file draws the same instances as the table."""
     client.force_login(researcher)
-    gradient = list(Explanation.objects.filter(method__name="gradient").order_by("pk"))
+    gradient = list(
+        Explanation.objects.filter(method__name="gradient").order_by("instance__position")
+    )
     kept = [e.instance_id for e in gradient[:2]]
     scored.training_metrics = {ClassifierModel.HELD_OUT_KEY: kept}
     scored.save()
