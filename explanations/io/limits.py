@@ -17,6 +17,8 @@ MAX_ID_LENGTH = 200
 """``Instance.external_id`` max_length."""
 MAX_SPLIT_LENGTH = 20
 """``Instance.split`` max_length."""
+MAX_LABELS = 32_768
+"""Labels of one dataset: a label is stored as its index, a small integer (0 to 32,767)."""
 MIN_STORED_INT = -(2**63)
 MAX_STORED_INT = 2**64 - 1
 """The integers stored JSON holds (orjson writes 64-bit signed and unsigned ones)."""

@@ -18,7 +18,7 @@ from explanations.io.datasets import (
     write_csv,
     write_jsonl,
 )
-from explanations.io.limits import TextLimits
+from explanations.io.limits import MAX_LABELS, TextLimits
 from explanations.io.problems import ImportFailed, Problem
 from explanations.models import Dataset, HumanRationale, Instance
 
@@ -47,6 +47,18 @@ def _label_names(
         names = list(given)
     else:
         names = sorted({r.label for r in records if r.label is not None})
+    if len(names) > MAX_LABELS:
+        raise ImportFailed(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    "label",
+                    f"{len(names):,} distinct labels; expected at most {MAX_LABELS:,} "
+                    "(a label is stored as a small integer)",
+                )
+            ]
+        )
     known = set(names)
     problems = [
         Problem(

@@ -36,6 +36,7 @@ from .participant import message, rejected, step_redirect
 
 MTURK_HOSTS = {"www.mturk.com", "workersandbox.mturk.com"}
 ENTRY_SALT = "studies.entry"
+SUBMIT_TO_LENGTH = Participant._meta.get_field("mturk_submit_to").max_length or 200
 
 
 def entry_token(study: Study, ids: EntryIds) -> str:
@@ -57,6 +58,9 @@ def _entry_ids(study: Study, token: str) -> EntryIds | None:
 
 
 def _valid_submit_to(url: str) -> bool:
+    """Return whether ``url`` is MTurk's https post-back address, short enough to store."""
+    if len(url) > SUBMIT_TO_LENGTH:  # never cut: a cut address would post back elsewhere
+        return False
     parsed = urlparse(url)
     return parsed.scheme == "https" and parsed.hostname in MTURK_HOSTS
 
@@ -145,7 +149,8 @@ def entry(request: HttpRequest, study_uid: uuid.UUID) -> HttpResponse:
             return message(
                 request,
                 "This link is incomplete",
-                "The MTurk link must carry turkSubmitTo pointing to MTurk (https).",
+                "The MTurk link must carry turkSubmitTo pointing to MTurk (https, at most "
+                f"{SUBMIT_TO_LENGTH} characters).",
                 400,
             )
         ids = EntryIds(
