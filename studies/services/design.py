@@ -148,9 +148,11 @@ def _clean(design: StudyDesign) -> dict[str, Any]:
         errors["completion_code"] = "must not be blank"
     _check_codes(design, errors)
     for name, value in vars(design).items():
+        if name in {"dataset", "model"}:
+            continue
         # PostgreSQL text and jsonb cannot hold NUL; the REST API's dict fields let one in.
         position = nul_at(asdict(value) if isinstance(value, Preregistration) else value)
-        if position and name not in {"dataset", "model"}:
+        if position:
             errors.setdefault(name, nul_message(position))
     try:
         design.comprehension_checks = comprehension.parse_checks(design.comprehension_checks)

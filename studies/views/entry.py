@@ -25,6 +25,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from explanations.io.limits import nul_at
 from studies import selectors
 from studies.models import Invitation, Participant, Study
 from studies.services.assignment import MTURK_PREVIEW, EntryIds, participant_arrive
@@ -164,7 +165,7 @@ def entry(request: HttpRequest, study_uid: uuid.UUID) -> HttpResponse:
         return step_redirect(current)
     else:
         ids = EntryIds(source=Participant.Source.ANONYMOUS)
-    if any("\x00" in value for value in asdict(ids).values()):
+    if nul_at(asdict(ids)):
         # No platform issues such ids, and PostgreSQL text cannot hold them.
         return message(request, "This link is not valid", "Its ids contain a NUL character.", 400)
     known = _arrive(request, study, ids, current=current)

@@ -71,7 +71,6 @@ def test_explanation_import_refuses_integers_too_large_to_store(
     from .factories import small_dataset
 
     dataset = small_dataset(tmp_path, owner=researcher)
-    dataset = getattr(dataset, "dataset", dataset)
     instance = dataset.instances.order_by("position").first()
     line = {"instance": instance.external_id, "method": "gradient"}
     line["scores"] = [HUGE if extra.get("scores") else 0.5] * len(instance.tokens)

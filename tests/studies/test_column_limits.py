@@ -19,12 +19,17 @@ pytestmark = pytest.mark.django_db
 SMALLINT_MAX = 32767  # Instance.gold_label is a PositiveSmallIntegerField (label index)
 
 
-def test_a_dataset_upload_with_more_labels_than_a_smallint_holds_is_a_400(researcher):
-    # One distinct label per line: the last label's index (its gold_label) is 32768.
-    content = "".join(
+def _many_labels() -> bytes:
+    """A JSONL file of one distinct label per line: the last label's index is 32,768."""
+    return "".join(
         json.dumps({"id": str(i), "text": "some words", "label": f"l{i:06d}"}) + "\n"
         for i in range(SMALLINT_MAX + 2)
     ).encode()
+
+
+def test_a_dataset_upload_with_more_labels_than_a_smallint_holds_is_a_400(researcher):
+    # One distinct label per line: the last label's index (its gold_label) is 32768.
+    content = _many_labels()
     client = APIClient(raise_request_exception=False)
     client.force_authenticate(researcher)
     response = client.post(
@@ -54,10 +59,7 @@ def test_an_mturk_link_with_an_overlong_turk_submit_to_is_refused(researcher, co
 
 
 def test_the_dataset_upload_page_with_more_labels_than_a_smallint_holds_is_not_a_500(researcher):
-    content = "".join(
-        json.dumps({"id": str(i), "text": "some words", "label": f"l{i:06d}"}) + "\n"
-        for i in range(SMALLINT_MAX + 2)
-    ).encode()
+    content = _many_labels()
     client = Client(raise_request_exception=False)
     client.force_login(researcher)
     response = client.post(

@@ -9,6 +9,8 @@ from studies.models import Response, Trial
 
 from .factories import make_study
 from .flow import consent_and_read, good_answer, trial_form
+from .test_api import payload
+from .test_type_counterfactual_simulation import imported_edits_form
 
 pytestmark = pytest.mark.django_db
 NUL = "\x00"
@@ -44,22 +46,6 @@ def test_an_idempotency_key_with_a_nul_is_refused(researcher, corpus):
     assert not Response.objects.exists()
 
 
-def _design(dataset, model, **overrides):
-    body = {
-        "name": "NUL study",
-        "study_type": "plausibility_rating",
-        "dataset": dataset.name,
-        "model": model.name,
-        "methods": ["gradient", "lrp"],
-        "n_items": 4,
-        "ratings_per_item": 2,
-        "attention_check_positions": [1],
-        "gold_positions": [],
-    }
-    body.update(overrides)
-    return body
-
-
 @pytest.mark.parametrize(
     "overrides",
     [
@@ -75,7 +61,8 @@ def test_a_study_design_with_a_nul_in_json_is_refused_by_the_api(api, corpus, ov
 
     dataset, model = corpus
     api.raise_request_exception = False
-    created = api.post("/api/studies/", _design(dataset, model, **overrides), format="json")
+    body = payload(dataset, model, name="NUL study", **overrides)
+    created = api.post("/api/studies/", body, format="json")
     assert created.status_code == 400
     assert not Study.objects.filter(name="NUL study").exists()
 
@@ -185,27 +172,8 @@ def test_imported_edits_with_an_escaped_nul_are_refused_by_the_design_page(
     dataset, model = corpus
     client.force_login(researcher)
     client.raise_request_exception = False
-    form = {
-        "name": "Edits",
-        "study_type": "counterfactual_simulation",
-        "dataset": dataset.name,
-        "model": model.name,
-        "methods": ["gradient"],
-        "seed": "1",
-        "n_items": "4",
-        "ratings_per_item": "1",
-        "condition_design": "between",
-        "balance_outcomes": "on",
-        "practice_count": "0",
-        "display_mode": "heatmap",
-        "consent_text": "Consent.",
-        "instructions": "Predict.",
-        "sources": ["anonymous"],
-        "estimated_minutes": "10",
-        "time_limit_minutes": "60",
-        "counterfactual_simulation__edit_source": "imported",
-        "counterfactual_simulation__edits": '{"id": "r0", "text": "Review 0\\u0000"}',
-    }
+    lines = '{"id": "r0", "text": "Review 0\\u0000"}'
+    form = imported_edits_form(dataset, model, lines)
     created = client.post(reverse("studies:study-new"), form)
     assert created.status_code in (200, 400)
     assert "NUL" in created.content.decode()

@@ -193,11 +193,9 @@ def rng_of(seed):
     return random.Random(seed)
 
 
-def test_the_design_page_takes_imported_edits_as_json_lines(client, researcher, corpus):
-    dataset, model = corpus
-    client.force_login(researcher)
-    lines = '{"id": "r0", "text": "Review 0: the film was."}\n{"id": "r1", "text": "Review 1."}'
-    form = {
+def imported_edits_form(dataset, model, lines: str) -> dict:
+    """The design page's form for a between-subject study with imported edits."""
+    return {
         "name": "Edits",
         "study_type": "counterfactual_simulation",
         "dataset": dataset.name,
@@ -218,6 +216,13 @@ def test_the_design_page_takes_imported_edits_as_json_lines(client, researcher, 
         "counterfactual_simulation__edit_source": "imported",
         "counterfactual_simulation__edits": lines,
     }
+
+
+def test_the_design_page_takes_imported_edits_as_json_lines(client, researcher, corpus):
+    dataset, model = corpus
+    client.force_login(researcher)
+    lines = '{"id": "r0", "text": "Review 0: the film was."}\n{"id": "r1", "text": "Review 1."}'
+    form = imported_edits_form(dataset, model, lines)
     created = client.post(reverse("studies:study-new"), form)
     assert created.status_code == 302, created.content.decode()[:2000]
     study = researcher.studies.get(name="Edits")
