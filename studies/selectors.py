@@ -19,6 +19,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from . import comprehension
+from .compiled import CompiledQuery
 from .contracts import ResponseRow, ShownRow
 from .models import (
     Assignment,
@@ -83,9 +84,16 @@ def participant_from_session(session: SessionBase, study: Study) -> Participant 
     return Participant.objects.filter(pk=pk, study=study).select_related("study").first()
 
 
+PARTICIPANT_BY_UID = CompiledQuery(
+    lambda uid: Participant.objects.select_related("study", "assignment").filter(uid=uid)[:1],
+    uid=uuid.UUID,
+)
+
+
 def participant_by_uid(uid: uuid.UUID) -> Participant | None:
-    """Return the participant a flow URL names, with their study and assignment, in one query."""
-    return Participant.objects.select_related("study", "assignment").filter(uid=uid).first()
+    """Return the participant a flow URL names, with their study and assignment, in one query
+    (compiled once: every page of the flow starts with it)."""
+    return PARTICIPANT_BY_UID.first(uid=uid)
 
 
 def assignment_of(participant: Participant) -> Assignment | None:
@@ -96,17 +104,12 @@ def assignment_of(participant: Participant) -> Assignment | None:
         return None
 
 
-def trial_current(assignment: Assignment) -> Trial | None:
-    """Return the first unanswered trial, or None when every trial is answered.
-
-    The trial carries the assignment's ``n_total`` and ``n_practice`` trial counts, read in
-    the same query.
-    """
+def _trial_current_queryset(assignment: int) -> QuerySet[Trial]:
     siblings = (
         Trial.objects.filter(assignment=OuterRef("assignment")).order_by().values("assignment")
     )
     return (
-        assignment.trials.filter(response__isnull=True)
+        Trial.objects.filter(assignment_id=assignment, response__isnull=True)
         .select_related("item")
         .annotate(
             n_total=Subquery(siblings.annotate(n=Count("pk")).values("n")),
@@ -114,9 +117,23 @@ def trial_current(assignment: Assignment) -> Trial | None:
                 siblings.filter(role=StudyItem.Role.PRACTICE).annotate(n=Count("pk")).values("n")
             ),
         )
-        .order_by("position")
-        .first()
+        .order_by("position")[:1]
     )
+
+
+TRIAL_CURRENT = CompiledQuery(_trial_current_queryset, assignment=int)
+
+
+def trial_current(assignment: Assignment) -> Trial | None:
+    """Return the first unanswered trial, or None when every trial is answered.
+
+    The trial carries the assignment's ``n_total`` and ``n_practice`` trial counts, read in
+    the same query (compiled once: every trial page reads it).
+    """
+    current = TRIAL_CURRENT.first(assignment=assignment.pk)
+    if current is not None:
+        current.assignment = assignment
+    return current
 
 
 def participant_step(participant: Participant) -> str:

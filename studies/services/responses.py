@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from explanations.io.limits import nul_at, nul_message
+from studies.compiled import CompiledQuery
 from studies.models import Assignment, Participant, Response, Study, Trial
 from studies.types.base import get_type
 
@@ -57,14 +58,35 @@ def _client_ms(raw: Any) -> int | None:
     return value if 0 <= value <= MAX_CLIENT_MS else None
 
 
-def _assignment_locked(participant: Participant) -> Assignment | None:
-    """Return the participant's assignment with its study, its row locked until commit."""
-    return (
+# The answer path's reads, compiled once (see studies.compiled): each answer runs them.
+ASSIGNMENT_LOCKED = CompiledQuery(
+    lambda participant: (
         Assignment.objects.select_for_update(of=("self",))
         .select_related("study_list__study")
-        .filter(participant_id=participant.pk)
-        .first()
-    )
+        .filter(participant_id=participant)
+        .order_by("pk")[:1]
+    ),
+    participant=int,
+)
+PENDING = CompiledQuery(
+    lambda assignment: (
+        Trial.objects.filter(assignment_id=assignment, response__isnull=True)
+        .select_related("item")
+        .order_by("position")[:2]
+    ),
+    assignment=int,
+)
+ANSWER_UNDER_KEY = CompiledQuery(
+    lambda key: (
+        Response.objects.filter(idempotency_key=key).select_related("trial").order_by("pk")[:1]
+    ),
+    key=str,
+)
+
+
+def _assignment_locked(participant: Participant) -> Assignment | None:
+    """Return the participant's assignment with its study, its row locked until commit."""
+    return ASSIGNMENT_LOCKED.first(participant=participant.pk)
 
 
 def response_submit(
@@ -122,11 +144,10 @@ def response_submit(
 
 def _pending(assignment: Assignment) -> list[Trial]:
     """Return the current trial and the one after it (fewer when the assignment ends)."""
-    return list(
-        Trial.objects.filter(assignment=assignment, response__isnull=True)
-        .select_related("item")
-        .order_by("position")[:2]
-    )
+    pending = PENDING.all(assignment=assignment.pk)
+    for trial in pending:
+        trial.assignment = assignment
+    return pending
 
 
 def _refuse(assignment: Assignment, trial_id: int | None) -> None:
@@ -201,7 +222,7 @@ def _acknowledged(*, key: str, participant: Participant) -> Submitted | None:
 
     Raises :class:`Rejected` (409) when another participant's answer carries the key.
     """
-    stored = Response.objects.filter(idempotency_key=key).select_related("trial").first()
+    stored = ANSWER_UNDER_KEY.first(key=key)
     if stored is None:
         return None
     if stored.participant_id != participant.pk:
