@@ -209,8 +209,14 @@ def trial_page(
     error: str | None = None,
     status: int = 200,
     extra: dict[str, Any] | None = None,
+    csrf: bool = False,
 ) -> HttpResponse:
-    """Render one trial inside the flow's form (shared with the researcher's preview)."""
+    """Render one trial inside the flow's form (shared with the researcher's preview).
+
+    ``csrf``: the form posts to a view that checks a CSRF token (the preview does; the
+    participant's views are exempt, the uid in their URL being the credential, so their
+    pages neither carry a token nor set its cookie).
+    """
     kind = get_type(study.study_type)
     is_practice = view.role == "practice"
     return render(
@@ -234,6 +240,7 @@ def trial_page(
             "idempotency_key": uuid.uuid4().hex,
             "error": error,
             "posted": request.POST if error else {},
+            "csrf": csrf,
             **(extra or {}),
         },
         status=status,

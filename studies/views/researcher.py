@@ -400,6 +400,7 @@ def study_preview(request: HttpRequest, pk: int, position: int | None = None) ->
         "practice_total": practice_total,
         "action": action,
         "extra": {"preview_banner": True, "preview_role": row["role"]},
+        "csrf": True,
     }
     if request.method == "POST":
         try:
