@@ -116,7 +116,11 @@ class CompiledQuery(Generic[M]):
         compiled = self._compiled.get(connection.vendor + ":" + using)
         if compiled is None:
             compiled = self._compiled[connection.vendor + ":" + using] = self._compile(using)
-        if compiled.for_update and not connection.in_atomic_block:
+        if (
+            compiled.for_update
+            and connection.features.has_select_for_update
+            and connection.get_autocommit()
+        ):  # refused as the ORM refuses it
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
             )
