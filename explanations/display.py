@@ -12,6 +12,7 @@ of their own: their cells are grey, dark-grey text (contrast above 4.5:1), with 
 and a hidden text saying so, and they take no part in the colour scale.
 """
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -97,6 +98,13 @@ def contrast_ratio(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
     return (la + 0.05) / (lb + 0.05)
 
 
+@functools.lru_cache(maxsize=4096)
+def _text_colour(rgb: tuple[int, int, int]) -> str:
+    """Black or white text, whichever contrasts more with ``rgb`` (a page draws thousands of
+    cells from a few hundred possible colours, so each answer is kept)."""
+    return "#000000" if contrast_ratio(rgb, (0, 0, 0)) >= contrast_ratio(rgb, WHITE) else "#ffffff"
+
+
 def token_cells(
     tokens: Sequence[str],
     scores: Sequence[float],
@@ -115,8 +123,7 @@ def token_cells(
     for i, (token, score) in enumerate(zip(tokens, scores, strict=True)):
         weight = score / scale
         rgb = _blend(POSITIVE_RGB if weight >= 0 else NEGATIVE_RGB, min(abs(weight), 1.0))
-        black = (0, 0, 0)
-        fg = "#000000" if contrast_ratio(rgb, black) >= contrast_ratio(rgb, WHITE) else "#ffffff"
+        fg = _text_colour(rgb)
         if i not in top:
             rgb, fg = WHITE, "#000000"
         background = "#{:02x}{:02x}{:02x}".format(*rgb)
