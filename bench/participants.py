@@ -233,6 +233,17 @@ def worker_pids(master: int) -> list[int]:
     return pids
 
 
+def workers_resident_mb(master: int) -> list[float]:
+    """Return each gunicorn worker's resident memory (VmRSS) in MB, from /proc."""
+    sizes = []
+    for pid in worker_pids(master):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    sizes.append(int(line.split()[1]) / 1024)
+    return sizes
+
+
 async def wait_ready(port: int, server: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -766,6 +777,14 @@ def main() -> None:
                     f"(untimed); timed phase {wall:.1f} s; {note}",
                     flush=True,
                 )
+            memory = workers_resident_mb(server.pid)
+            print(
+                f"gunicorn workers' resident memory after both scenarios: "
+                f"{min(memory):.0f} to {max(memory):.0f} MB (VmRSS, {len(memory)} workers)"
+                if memory
+                else "gunicorn workers' resident memory: not readable here",
+                flush=True,
+            )
         finally:
             server.send_signal(signal.SIGTERM)
             try:
