@@ -140,15 +140,13 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
     "ELEPHANT_DB_PREPARED_STATEMENTS", True
 ):
-    # Parameters bound on the server, and a statement prepared once it has run five times
-    # on a connection: the participant path's queries are the same text on every request
-    # (compiled once, see studies.compiled), so PostgreSQL stops parsing and planning them
-    # (its CPU per answer fell from 4.1 to 2.5 ms in bench.participants). Django turns
-    # both off by default for connection poolers in transaction mode, which cannot keep a
-    # prepared statement (PgBouncer before 1.21): behind one, set the variable off.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"server_side_binding": True, "prepare_threshold": 5}
-    )
+    # The participant path's compiled queries (studies.compiled) are the same text on every
+    # request: they run on a cursor that binds on the server, and psycopg prepares each
+    # once it has run five times on a connection, so PostgreSQL stops parsing and planning
+    # them. Every other query keeps client-side binding (no prepared statements). Django
+    # leaves preparing off by default for connection poolers in transaction mode, which
+    # cannot keep a prepared statement (PgBouncer before 1.21): behind one, set it off.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while a background job writes; the busy timeout makes
     # concurrent writers wait instead of failing with "database is locked".

@@ -4,7 +4,7 @@ Django compiles a queryset to SQL on every evaluation. On the participant path t
 was most of each request: reading a participant with their study and assignment cost
 1.8 ms of CPU, of which the database's part (executing and fetching) was 0.2 ms. The
 queries there are the same on every request but for one or two values (a uid, a primary
-key), so :class:`CompiledQuery` compiles each once per database connection and then only
+key), so :class:`CompiledQuery` compiles each once per process and database and then only
 executes the SQL with the new values, building the model instances (with their
 ``select_related`` objects and annotations) as the ORM itself does.
 
@@ -12,8 +12,12 @@ The queryset stays declared with the ORM; only its compilation is kept. Values a
 in the compiled parameters by planting sentinels in the queryset's arguments, so the
 queryset may use the argument anywhere a value goes (a filter, a subquery). The tests
 check that each compiled query returns what its queryset returns, on both databases.
+
+On PostgreSQL (unless ELEPHANT_DB_PREPARED_STATEMENTS is off) a compiled query also runs
+as a prepared statement once it has run a few times on a connection (see :func:`_cursor`).
 """
 
+import contextlib
 import itertools
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
 from django.db.transaction import TransactionManagementError
@@ -56,8 +61,48 @@ class _Compiled:
     for_update: bool
 
 
+def prepares_statements(connection: BaseDatabaseWrapper) -> bool:
+    """Whether compiled queries run as prepared statements on ``connection`` (PostgreSQL with
+    ``prepare_threshold`` in its OPTIONS, see ELEPHANT_DB_PREPARED_STATEMENTS)."""
+    return (
+        connection.vendor == "postgresql"
+        and connection.settings_dict["OPTIONS"].get("prepare_threshold") is not None
+    )
+
+
+@contextlib.contextmanager
+def _cursor(connection: BaseDatabaseWrapper) -> Iterator[Any]:
+    """Django's cursor; on PostgreSQL preparing statements, one that binds on the server.
+
+    Only a cursor that sends its parameters apart from the SQL gets its statements
+    prepared (after ``prepare_threshold`` runs), so PostgreSQL stops parsing and planning
+    the compiled queries. Every other query keeps Django's default client-side binding:
+    server-side binding would cap each statement at 65,535 parameters, which a long
+    ``__in`` list (a large dataset's instances) exceeds. The cursor is made by Django
+    (health check, time zone, query logging) with the server-binding class swapped in.
+    """
+    if not prepares_statements(connection):
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
+        ServerBindingCursor,  # psycopg 3's, the one this project installs
+    )
+
+    connection.ensure_connection()
+    raw = connection.connection
+    default = raw.cursor_factory
+    raw.cursor_factory = ServerBindingCursor
+    try:
+        cursor = connection.cursor()  # a failed health check reconnects: a default cursor
+    finally:
+        raw.cursor_factory = default
+    with cursor:
+        yield cursor
+
+
 class CompiledQuery(Generic[M]):
-    """``build(**arguments)`` compiled once per connection; call it for the first row or None.
+    """``build(**arguments)`` compiled once per process and database alias; call it for rows.
 
     ``arguments`` names each argument's type (int, uuid.UUID or str). The queryset must
     not depend on anything but those arguments (no ``now()`` computed in Python, no
@@ -128,7 +173,7 @@ class CompiledQuery(Generic[M]):
         for position, name, as_hex in compiled.slots:
             value = values[name]
             params[position] = value.hex if as_hex else value
-        with connection.cursor() as cursor:
+        with _cursor(connection) as cursor:
             cursor.execute(compiled.sql, params)
             fetched = cursor.fetchall()
         populators = get_related_populators(compiled.klass_info, compiled.select, using)
