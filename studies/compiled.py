@@ -81,7 +81,9 @@ def _cursor(connection: BaseDatabaseWrapper) -> Iterator[Any]:
     ``__in`` list (a large dataset's instances) exceeds. The cursor is made by Django
     (health check, time zone, query logging) with the server-binding class swapped in.
     """
-    if not prepares_statements(connection):
+    if not prepares_statements(connection) or connection.queries_logged:
+        # Logged (DEBUG, or a test capturing queries): Django's cursor, as psycopg keeps no
+        # text of a prepared statement's run for the log to show.
         with connection.cursor() as cursor:
             yield cursor
         return

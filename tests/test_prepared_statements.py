@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from studies import selectors
 from studies.models import Participant
@@ -77,3 +78,13 @@ def test_other_queries_are_not_prepared():
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
         (prepared,) = cursor.fetchone()
     assert prepared == 0
+
+
+@pytest.mark.django_db
+def test_logged_queries_show_their_sql():
+    """A logged query needs its text; psycopg keeps none for a prepared statement's run."""
+    with CaptureQueriesContext(connection) as captured:
+        for _ in range(7):
+            assert selectors.participant_by_uid(uuid.uuid4()) is None
+    assert len(captured.captured_queries) == 7
+    assert all("studies_participant" in q["sql"] for q in captured.captured_queries)
