@@ -80,9 +80,17 @@ def test_prolific_participant_reloads_and_resumes_at_the_same_trial(
     heading = page.locator(".trial-progress span").inner_text()
     assert heading == "Item 3 of 8"  # after the practice item, counted as the instructions do
     # Choose an answer without sending it, then reload: the same trial, nothing stored.
+    # The page came as the last answer's response; flow.js made its history entry a GET,
+    # so the reload asks for the page and does not send that answer again.
+    navigations = []
+    page.on(
+        "request",
+        lambda r: navigations.append(r.method) if r.is_navigation_request() else None,
+    )
     page.keyboard.press("2")
     page.reload()
     p.arrive(page)
+    assert navigations == ["GET"]
     assert p.trial_id(page) == current
     assert page.locator(".trial-progress span").inner_text() == heading
     assert Response.objects.filter(trial_id=current).count() == 0

@@ -159,8 +159,12 @@ def test_researcher_designs_previews_launches_watches_and_downloads(
     # Computed in the background (here: by the test), then shown in place of the progress.
     assert page.get_by_text("Computing the analysis…").count() == 1
     assert run_held(held) == 1
+    # The page reloads itself once the result is there (its poll, then the rendering, can
+    # take a while on a loaded machine).
+    bundle_link = page.get_by_role("link", name="Download the analysis bundle (.zip)")
+    bundle_link.wait_for(timeout=60_000)
     with page.expect_download() as download:
-        page.get_by_role("link", name="Download the analysis bundle (.zip)").click()
+        bundle_link.click()
     assert download.value.suggested_filename == f"elephant-study-{study.pk}-analysis.zip"
     path = tmp_path / "bundle.zip"
     download.value.save_as(path)

@@ -59,3 +59,11 @@ def answer_all(client, response, *, straight: bool = False, questionnaire: dict 
         data = questionnaire or {f"ess_{k}": "4" for k in range(1, 9)}
         response = client.post(response.request["PATH_INFO"], data)
     return response
+
+
+def acknowledged(response) -> bool:
+    """Whether an answer POST was taken: its response is the next trial's page, with no error,
+    or after the last trial a redirect to the next step."""
+    if response.status_code == 302:
+        return True
+    return response.status_code == 200 and b'role="alert"' not in response.content

@@ -14,6 +14,10 @@
   if (auto) { auto.submit(); return; }
   var form = document.querySelector("form[data-trial-form]");
   if (!form) { return; }
+  /* A trial page can be the answer POST's response (the next trial comes with it): make its
+     history entry a GET of the same address, so a reload or Back shows the current trial
+     instead of asking to send the last answer again. */
+  if (window.history && history.replaceState) { history.replaceState(null, "", location.href); }
   var start = window.performance ? performance.now() : Date.now();
   var duration = form.querySelector("[data-client-duration]");
   var sent = false;
