@@ -726,8 +726,12 @@ def main() -> None:
         studies = build_studies(
             folder, scenarios=[s[0] for s in scenarios], places=3 * n, n_items=args.items
         )
-        from django.db import connections
+        from django.db import connection, connections
 
+        with connection.cursor() as cursor:
+            # Planner statistics for the tables just filled, as autovacuum keeps them on a
+            # live server: without them the first plans assume empty tables.
+            cursor.execute("ANALYZE")
         connections.close_all()  # the server is gunicorn's; this process only counts at the end
         port = free_port()
         env = {

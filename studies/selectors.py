@@ -32,6 +32,7 @@ from .models import (
     Trial,
 )
 from .services.assignment import trial_specs
+from .services.responses import unanswered_trials
 from .services.snapshots import preview_rng, snapshots_build, trial_view
 from .types.base import TrialView, get_type
 
@@ -104,12 +105,12 @@ def assignment_of(participant: Participant) -> Assignment | None:
         return None
 
 
-def _trial_current_queryset(assignment: int) -> QuerySet[Trial]:
+def _trial_current_queryset(assignment: int, participant: int) -> QuerySet[Trial]:
     siblings = (
         Trial.objects.filter(assignment=OuterRef("assignment")).order_by().values("assignment")
     )
     return (
-        Trial.objects.filter(assignment_id=assignment, response__isnull=True)
+        unanswered_trials(assignment=assignment, participant=participant)
         .select_related("item")
         .annotate(
             n_total=Subquery(siblings.annotate(n=Count("pk")).values("n")),
@@ -121,7 +122,7 @@ def _trial_current_queryset(assignment: int) -> QuerySet[Trial]:
     )
 
 
-TRIAL_CURRENT = CompiledQuery(_trial_current_queryset, assignment=int)
+TRIAL_CURRENT = CompiledQuery(_trial_current_queryset, assignment=int, participant=int)
 
 
 def trial_current(assignment: Assignment) -> Trial | None:
@@ -130,7 +131,7 @@ def trial_current(assignment: Assignment) -> Trial | None:
     The trial carries the assignment's ``n_total`` and ``n_practice`` trial counts, read in
     the same query (compiled once: every trial page reads it).
     """
-    current = TRIAL_CURRENT.first(assignment=assignment.pk)
+    current = TRIAL_CURRENT.first(assignment=assignment.pk, participant=assignment.participant_id)
     if current is not None:
         current.assignment = assignment
     return current

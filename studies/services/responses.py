@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from explanations.io.limits import nul_at, nul_message
@@ -58,6 +59,19 @@ def _client_ms(raw: Any) -> int | None:
     return value if 0 <= value <= MAX_CLIENT_MS else None
 
 
+def unanswered_trials(*, assignment: int, participant: int) -> QuerySet[Trial]:
+    """The assignment's trials with no answer, found through the participant's answers.
+
+    Not ``response__isnull=True``: PostgreSQL answers that anti-join by scanning every
+    answer of every study while the table is small enough (it did, from a few thousand
+    answers, on every answer POST and trial page: a cost growing with the database). The
+    participant's own answers come from their index. Every answer is stored by
+    ``response_submit`` under the participant whose assignment holds its trial.
+    """
+    answered = Response.objects.filter(participant_id=participant).values("trial_id")
+    return Trial.objects.filter(assignment_id=assignment).exclude(pk__in=answered)
+
+
 # The answer path's reads, compiled once (see studies.compiled): each answer runs them.
 ASSIGNMENT_LOCKED = CompiledQuery(
     lambda participant: (
@@ -69,12 +83,13 @@ ASSIGNMENT_LOCKED = CompiledQuery(
     participant=int,
 )
 PENDING = CompiledQuery(
-    lambda assignment: (
-        Trial.objects.filter(assignment_id=assignment, response__isnull=True)
+    lambda assignment, participant: (
+        unanswered_trials(assignment=assignment, participant=participant)
         .select_related("item")
         .order_by("position")[:2]
     ),
     assignment=int,
+    participant=int,
 )
 ANSWER_UNDER_KEY = CompiledQuery(
     lambda key: (
@@ -144,7 +159,7 @@ def response_submit(
 
 def _pending(assignment: Assignment) -> list[Trial]:
     """Return the current trial and the one after it (fewer when the assignment ends)."""
-    pending = PENDING.all(assignment=assignment.pk)
+    pending = PENDING.all(assignment=assignment.pk, participant=assignment.participant_id)
     for trial in pending:
         trial.assignment = assignment
     return pending
