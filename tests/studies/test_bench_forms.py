@@ -18,7 +18,8 @@ def full_parse(html: str):
     parser.feed(html)
     forms = [f for f in parser.forms if f.method == "post" and "withdraw" not in f.action]
     answer = [f for f in forms if f.is_answer]
-    return (answer or forms or [None])[-1]
+    candidates = answer or forms
+    return candidates[-1] if candidates else None
 
 
 @pytest.mark.parametrize("study_type", ["plausibility_rating", "pairwise_preference"])
